@@ -1,0 +1,8 @@
+"""summarymixing: linear-time SummaryMixing for self-supervised speech models.
+
+The public entry points are re-exported here so that a SpeechBrain YAML can
+write ``!new:summarymixing.SummaryMixing`` or
+``!new:summarymixing.ConformerEncoder``.
+"""
+
+__version__ = "0.1.0"
