@@ -5,4 +5,7 @@ write ``!new:summarymixing.SummaryMixing`` or
 ``!new:summarymixing.ConformerEncoder``.
 """
 
+from summarymixing.layers import SummaryMixing
+
 __version__ = "0.1.0"
+__all__ = ["SummaryMixing"]
