@@ -1,0 +1,249 @@
+"""Front-ends turning 16 kHz waveforms into 20 ms latents for wav2vec 2.0.
+
+Two front-ends share one contract (see :class:`~.lengths.LatentFrontEnd`):
+``forward(wavs, num_samples) -> latents`` of shape ``(batch, frames, out_dim)``
+and ``output_lengths(num_samples) -> frames``, computed from the modules' own
+convolution arithmetic. Both are exactly padding-invariant: the latents of a
+padded batch equal those of each utterance run alone, on every real frame.
+
+* :class:`FbankConvFrontEnd` is the SummaryMixing paper's: 80 log-mel
+  filterbanks (25 ms / 10 ms), per-utterance mean/variance normalisation, then
+  two Conv1d (k=3, s=2; k=3, s=1) each followed by LayerNorm and GELU.
+* :class:`WaveformConvFrontEnd` is the original wav2vec 2.0 raw-waveform CNN
+  (kernels 10,3,3,3,3,2,2; strides 5,2,2,2,2,2,2).
+
+Both end with a LayerNorm over channels (wav2vec 2.0's feature normalisation):
+the quantiser and the context network both read these normalised latents.
+"""
+
+from collections.abc import Sequence
+
+import torch
+from speechbrain.processing.features import STFT, Filterbank, spectral_magnitude
+
+from summarymixing.wav2vec2.frontend_layers import (
+    ConvLayerStack,
+    masked_mean_variance_normalise,
+)
+from summarymixing.wav2vec2.lengths import make_padding_mask
+
+
+class FbankConvFrontEnd(ConvLayerStack):
+    """Log-mel filterbanks, per-utterance normalisation, then a small CNN.
+
+    SpeechBrain's ``STFT`` and ``Filterbank`` are reused. The dB conversion is
+    SpeechBrain ``Fbank``'s (``10 log10``, floor at ``top_db`` below the
+    utterance maximum), except that the maximum is taken over real frames
+    only: ``Fbank`` takes it over padding too, which can change the features
+    of a padded utterance. Mean/variance normalisation also ignores padding.
+    Features are computed in fp32 even under autocast.
+
+    Arguments
+    ---------
+    n_mels : int
+        Number of mel filters.
+    out_channels : int
+        Channels of every conv layer (the latent dimension).
+    kernel_sizes : Sequence[int]
+        Kernel size of each conv layer ("same" zero padding, ``k // 2``).
+    strides : Sequence[int]
+        Stride of each conv layer; 2 then 1 turns 10 ms frames into 20 ms.
+    sample_rate : int
+        Expected sampling rate in Hz.
+    win_length : float
+        STFT window in ms.
+    hop_length : float
+        STFT hop in ms.
+    n_fft : int
+        FFT size.
+    top_db : float
+        Dynamic range kept below each utterance's maximum, in dB.
+
+    Example
+    -------
+    >>> frontend = FbankConvFrontEnd(out_channels=16)
+    >>> num_samples = torch.tensor([16000, 8000])
+    >>> latents = frontend(torch.randn(2, 16000), num_samples)
+    >>> latents.shape, frontend.output_lengths(num_samples).tolist()
+    (torch.Size([2, 51, 16]), [51, 26])
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 80,
+        out_channels: int = 512,
+        kernel_sizes: Sequence[int] = (3, 3),
+        strides: Sequence[int] = (2, 1),
+        sample_rate: int = 16000,
+        win_length: float = 25.0,
+        hop_length: float = 10.0,
+        n_fft: int = 400,
+        top_db: float = 80.0,
+    ):
+        super().__init__(
+            n_mels, out_channels, list(kernel_sizes), list(strides), True, True
+        )
+        self.stft = STFT(
+            sample_rate=sample_rate,
+            win_length=win_length,
+            hop_length=hop_length,
+            n_fft=n_fft,
+        )
+        self.filterbank = Filterbank(
+            n_mels=n_mels,
+            log_mel=False,
+            n_fft=n_fft,
+            sample_rate=sample_rate,
+            f_max=sample_rate // 2,
+        )
+        self.top_db = top_db
+
+    def fbank_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
+        """Return the number of 10 ms filterbank frames (``torch.stft``'s arithmetic).
+
+        Arguments
+        ---------
+        num_samples : torch.Tensor
+            Number of samples per utterance.
+
+        Returns
+        -------
+        torch.Tensor
+            Number of STFT frames per utterance.
+        """
+        n_fft, hop = self.stft.n_fft, self.stft.hop_length
+        padded = num_samples + (2 * (n_fft // 2) if self.stft.center else 0)
+        return ((padded - n_fft) // hop + 1).clamp(min=0)
+
+    def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
+        """Return the number of latent frames for each number of samples.
+
+        Arguments
+        ---------
+        num_samples : torch.Tensor
+            Number of samples per utterance.
+
+        Returns
+        -------
+        torch.Tensor
+            Number of latent frames per utterance.
+        """
+        return self.conv_output_lengths(self.fbank_lengths(num_samples))
+
+    def log_mel(self, wavs: torch.Tensor, num_samples: torch.Tensor) -> torch.Tensor:
+        """Normalised log-mel filterbanks ``(batch, frames, n_mels)``, fp32.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``(batch, samples)`` zero-padded waveforms.
+        num_samples : torch.Tensor
+            ``(batch,)`` number of real samples.
+
+        Returns
+        -------
+        torch.Tensor
+            Features, zeros on padded frames.
+        """
+        with torch.autocast(device_type=wavs.device.type, enabled=False):
+            power = spectral_magnitude(self.stft(wavs.float()))
+            decibels = 10.0 * torch.log10(self.filterbank(power).clamp(min=1e-10))
+            lengths = self.fbank_lengths(num_samples)
+            padding = make_padding_mask(lengths, decibels.shape[1]).unsqueeze(-1)
+            peak = decibels.masked_fill(padding, float("-inf")).amax(dim=(1, 2))
+            decibels = torch.maximum(decibels, (peak - self.top_db).view(-1, 1, 1))
+            return masked_mean_variance_normalise(decibels, lengths)
+
+    def forward(self, wavs: torch.Tensor, num_samples: torch.Tensor) -> torch.Tensor:
+        """Compute latents ``(batch, frames, out_channels)``, zeros on padding.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``(batch, samples)`` zero-padded 16 kHz waveforms.
+        num_samples : torch.Tensor
+            ``(batch,)`` number of real samples per utterance.
+
+        Returns
+        -------
+        torch.Tensor
+            Latents, with ``output_lengths(num_samples)`` real frames each.
+        """
+        features = self.log_mel(wavs, num_samples)
+        return self.run_convs(features, self.fbank_lengths(num_samples))
+
+
+class WaveformConvFrontEnd(ConvLayerStack):
+    """The original wav2vec 2.0 CNN on raw waveforms (20 ms, 25 ms receptive field).
+
+    Each layer is a bias-free valid convolution, LayerNorm over channels and
+    GELU (wav2vec 2.0's "layer_norm" extractor of the large models). The base
+    model's GroupNorm over time is not used because it mixes padding into the
+    statistics. Waveforms are first normalised per utterance over their real
+    samples (SpeechBrain's ``W2VLatentExtractor`` includes padding).
+
+    Arguments
+    ---------
+    out_channels : int
+        Channels of every conv layer.
+    kernel_sizes : Sequence[int]
+        Kernel sizes (valid convolutions, no padding).
+    strides : Sequence[int]
+        Strides.
+    normalise_waveform : bool
+        Whether to normalise each waveform to zero mean and unit variance.
+
+    Example
+    -------
+    >>> frontend = WaveformConvFrontEnd(out_channels=16)
+    >>> num_samples = torch.tensor([16000, 4000])
+    >>> latents = frontend(torch.randn(2, 16000), num_samples)
+    >>> latents.shape, frontend.output_lengths(num_samples).tolist()
+    (torch.Size([2, 49, 16]), [49, 12])
+    """
+
+    def __init__(
+        self,
+        out_channels: int = 512,
+        kernel_sizes: Sequence[int] = (10, 3, 3, 3, 3, 2, 2),
+        strides: Sequence[int] = (5, 2, 2, 2, 2, 2, 2),
+        normalise_waveform: bool = True,
+    ):
+        super().__init__(
+            1, out_channels, list(kernel_sizes), list(strides), False, False
+        )
+        self.normalise_waveform = normalise_waveform
+
+    def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
+        """Return the number of latent frames for each number of samples.
+
+        Arguments
+        ---------
+        num_samples : torch.Tensor
+            Number of samples per utterance.
+
+        Returns
+        -------
+        torch.Tensor
+            Number of latent frames per utterance (0 below the receptive field).
+        """
+        return self.conv_output_lengths(num_samples)
+
+    def forward(self, wavs: torch.Tensor, num_samples: torch.Tensor) -> torch.Tensor:
+        """Compute latents ``(batch, frames, out_channels)``, zeros on padding.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``(batch, samples)`` zero-padded 16 kHz waveforms.
+        num_samples : torch.Tensor
+            ``(batch,)`` number of real samples per utterance.
+
+        Returns
+        -------
+        torch.Tensor
+            Latents, with ``output_lengths(num_samples)`` real frames each.
+        """
+        if self.normalise_waveform:
+            wavs = masked_mean_variance_normalise(wavs.float(), num_samples)
+        return self.run_convs(wavs.unsqueeze(-1), num_samples)
