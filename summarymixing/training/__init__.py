@@ -1,0 +1,1 @@
+"""Training support shared by the recipes: options, config, state, logging."""

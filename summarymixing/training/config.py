@@ -1,0 +1,128 @@
+"""Loading recipe YAML files that extend a shared base, with checked overrides.
+
+A variant file (for example the attention baseline) contains only::
+
+    extends: w2v2_base.yaml
+    overrides:
+      attention_type: regularMHA
+
+so that the variants cannot drift apart. CLI overrides are applied on top, and
+an override naming a key the YAML does not have is an error (hyperpyyaml would
+silently add it, and a typo like ``--max_batch_lenght`` would go unnoticed for a
+week of training).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w]*)\s*:", re.MULTILINE)
+
+
+def resolve_extends(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    r"""Follow ``extends`` chains down to the base file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A recipe YAML file, either a full hyperpyyaml file or an ``extends`` one.
+
+    Returns
+    -------
+    base : Path
+        The full hyperpyyaml file at the bottom of the chain.
+    overrides : dict
+        The variant overrides collected on the way (outermost wins).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "base.yaml").write_text("lr: 1\nname: x\n")
+    >>> _ = (folder / "v.yaml").write_text("extends: base.yaml\noverrides: {lr: 2}\n")
+    >>> base, overrides = resolve_extends(folder / "v.yaml")
+    >>> base.name, overrides
+    ('base.yaml', {'lr': 2})
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"hyper-parameter file {path} does not exist; the recipes' files are in "
+            "hparams/ (for example hparams/w2v2_summarymixing.yaml)"
+        )
+    text = path.read_text()
+    if not text.lstrip().startswith("extends:"):
+        return path, {}
+    spec = yaml.safe_load(text)
+    base, inherited = resolve_extends(path.parent / spec["extends"])
+    return base, {**inherited, **(spec.get("overrides") or {})}
+
+
+def top_level_keys(yaml_text: str) -> set[str]:
+    r"""Return the keys defined at column 0 of a YAML text.
+
+    Example
+    -------
+    >>> sorted(top_level_keys("a: 1\nb: !new:x\n  c: 2\n"))
+    ['a', 'b']
+    """
+    return set(TOP_LEVEL_KEY.findall(yaml_text))
+
+
+def check_override_keys(
+    overrides: dict[str, Any], known: set[str], source: str
+) -> None:
+    """Raise a ValueError naming every override key the YAML does not define.
+
+    Example
+    -------
+    >>> check_override_keys({"max_batch_lenght": 5}, {"max_batch_length"}, "h.yaml")
+    Traceback (most recent call last):
+    ...
+    ValueError: h.yaml has no key 'max_batch_lenght' (did you mean max_batch_length?)
+    """
+    for key in overrides:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(f"{source} has no key {key!r}{hint}")
+
+
+def merged_overrides(
+    path: str | Path, cli_overrides: str | dict | None
+) -> tuple[Path, dict]:
+    r"""Return the base file and the overrides to load it with (variant, then CLI).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file given on the command line.
+    cli_overrides : str or dict or None
+        Overrides from the command line (YAML text as SpeechBrain gives them).
+
+    Returns
+    -------
+    base : Path
+        The file to load with hyperpyyaml.
+    overrides : dict
+        Checked overrides.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "base.yaml").write_text("lr: 1\nseed: 0\n")
+    >>> merged_overrides(folder / "base.yaml", "seed: 4")[1]
+    {'seed': 4}
+    """
+    base, overrides = resolve_extends(path)
+    if isinstance(cli_overrides, str):
+        cli_overrides = yaml.safe_load(cli_overrides) or {}
+    overrides = {**overrides, **(cli_overrides or {})}
+    check_override_keys(overrides, top_level_keys(base.read_text()), str(base))
+    return base, overrides
