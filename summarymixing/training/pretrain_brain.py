@@ -1,0 +1,151 @@
+"""The ``Brain`` of wav2vec 2.0 pre-training.
+
+Only SpeechBrain's hooks are used (``compute_forward``, ``compute_objectives``,
+``freeze_optimizers``, ``on_fit_batch_end``, ``on_stage_end``), never an
+override of ``fit_batch``, so that gradient accumulation, DDP ``no_sync``, AMP
+and gradient clipping stay SpeechBrain's. What we add: non-finite losses are
+skipped and counted (:mod:`.nonfinite`), the learning rate and the quantiser
+temperature advance once per optimizer step, the gradient norm and throughput
+are logged every ``log_interval`` steps, and the RNG state is checkpointed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import speechbrain as sb
+import torch
+
+from summarymixing.training.nonfinite import NonFiniteGuard
+from summarymixing.training.random_state import RandomState
+from summarymixing.training.step_log import StepLog
+
+logger = logging.getLogger(__name__)
+
+VALID_TERMS = ("loss", "contrastive", "diversity", "accuracy", "perplexity")
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """Return the module inside a DDP wrapper (or the module itself).
+
+    Example
+    -------
+    >>> layer = torch.nn.Linear(2, 2)
+    >>> unwrap(layer) is layer
+    True
+    """
+    return getattr(module, "module", module)
+
+
+def gradient_norm(parameters: list[torch.nn.Parameter]) -> float:
+    """Global L2 norm of the gradients of ``parameters`` (0 when none).
+
+    Example
+    -------
+    >>> weight = torch.nn.Parameter(torch.zeros(2))
+    >>> weight.grad = torch.tensor([3.0, 4.0])
+    >>> gradient_norm([weight])
+    5.0
+    """
+    norms = [p.grad.detach().float().norm() for p in parameters if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+class PretrainBrain(sb.Brain):
+    """wav2vec 2.0 pre-training of ``modules.pretrainer`` (a ``W2V2Pretrainer``).
+
+    Expects hparams ``lr_scheduler`` (called with the optimizer once per optimizer
+    step, e.g. ``speechbrain.nnet.schedulers.LinearWarmupScheduler``),
+    ``log_interval``, ``max_nonfinite_batches``, ``sample_rate`` and, to
+    checkpoint, a ``checkpointer``. The batch must carry ``id`` and ``sig``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        world_size = (
+            torch.distributed.get_world_size()
+            if torch.distributed.is_initialized()
+            else 1
+        )
+        self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
+        self.step_log = StepLog(self.hparams.log_interval, world_size)
+        self.last_grad_norm: float | None = None
+        self.valid_sums: dict[str, float] = {}
+        if self.checkpointer is not None:
+            self.checkpointer.add_recoverable("random_state", RandomState(self.rank))
+
+    @property
+    def rank(self) -> int:
+        """Return the rank of this process (0 when not distributed)."""
+        if torch.distributed.is_initialized():
+            return torch.distributed.get_rank()
+        return 0
+
+    def compute_forward(self, batch, stage: sb.Stage) -> dict[str, torch.Tensor]:
+        """Run the pre-training objective on one padded batch."""
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        return self.modules.pretrainer(wavs, wav_lens)
+
+    def compute_objectives(
+        self, outputs: dict[str, torch.Tensor], batch, stage: sb.Stage
+    ) -> torch.Tensor:
+        """Return the loss; a non-finite training loss is skipped and counted."""
+        if stage == sb.Stage.TRAIN:
+            parameters = list(self.modules.parameters())
+            return self.guard.check(outputs["loss"], parameters, batch.id)
+        for name in VALID_TERMS:
+            value = float(outputs[name].detach().float())
+            self.valid_sums[name] = self.valid_sums.get(name, 0.0) + value
+        self.valid_sums["batches"] = self.valid_sums.get("batches", 0.0) + 1
+        return outputs["loss"]
+
+    def freeze_optimizers(self, optimizers: dict) -> dict:
+        """Measure the gradient norm: the one hook between backward and step.
+
+        With fp16 the gradients are still scaled here, so the scale is divided
+        out to report the true norm.
+        """
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
+        self.last_grad_norm = gradient_norm(list(self.modules.parameters())) / scale
+        return optimizers
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step: bool) -> None:
+        """Advance lr and quantiser temperature per optimizer step; log."""
+        wavs, wav_lens = batch.sig
+        seconds = float(wav_lens.sum()) * wavs.shape[1] / self.hparams.sample_rate
+        self.step_log.add_batch(outputs, seconds)
+        if not should_step:
+            return
+        _, lr = self.hparams.lr_scheduler(self.optimizer)
+        unwrap(self.modules.pretrainer).quantiser.count_optimizer_step()
+        self.step_log.maybe_emit(self.optimizer_step, lr, self.last_grad_norm)
+
+    def on_stage_start(self, stage: sb.Stage, epoch: int | None = None) -> None:
+        """Reset the validation statistics."""
+        self.valid_sums = {}
+
+    def on_stage_end(self, stage: sb.Stage, stage_loss: float, epoch=None) -> None:
+        """Log validation statistics and keep the best checkpoint."""
+        if stage == sb.Stage.TRAIN:
+            self.train_loss = stage_loss
+            return
+        batches = max(self.valid_sums.pop("batches", 1.0), 1.0)
+        stats = {name: value / batches for name, value in self.valid_sums.items()}
+        stats["skipped_nonfinite"] = self.guard.skipped
+        train_stats = {"loss": getattr(self, "train_loss", float("nan"))}
+        self.hparams.train_logger.log_stats(
+            stats_meta={
+                "epoch": epoch,
+                "optimizer_step": self.optimizer_step,
+                "lr": self.optimizer.param_groups[0]["lr"],
+            },
+            train_stats=train_stats,
+            valid_stats=stats,
+        )
+        if stage == sb.Stage.VALID and self.checkpointer is not None:
+            self.checkpointer.save_and_keep_only(
+                meta={"loss": stats["loss"], "optimizer_step": self.optimizer_step},
+                min_keys=["loss"],
+                num_to_keep=2,
+            )
