@@ -1,0 +1,362 @@
+"""Pre-training data pipeline: dataset, bad-file skipping and dynamic batches.
+
+The chain the pre-training recipe builds (every piece is SpeechBrain's own
+except where a bad file must be survived)::
+
+    dataset = make_pretraining_dataset("prep/librilight.csv", max_duration_s=30)
+    sampler = make_dynamic_batch_sampler(dataset, max_batch_length_s=360)
+    loader_kwargs = {"batch_sampler": sampler, "collate_fn": SkipBadAudio(dataset)}
+    brain.train_sampler = sampler   # so that Brain calls sampler.set_epoch(epoch)
+    brain.fit(epoch_counter, dataset, valid, train_loader_kwargs=loader_kwargs)
+    # each step: tracker.update(batch) logs and counts the files skipped
+
+**A file that breaks during training** (deleted, truncated or corrupted after
+preparation) must neither stop a week-long run nor vanish unnoticed. Counting
+cannot happen where the file is read: with ``num_workers > 0`` loading and
+collation run in worker processes, whose counters the training process never
+sees. So the information travels with the batch: the audio pipeline turns a
+:class:`~summarymixing.data.audio.BadAudioError` into an empty signal plus a
+reason (``audio_error``); :class:`SkipBadAudio`, the collate function, leaves
+such items out of the padded batch and attaches them as ``batch.skipped``;
+:class:`BadAudioTracker`, in the training process, logs each one by ID, path
+and reason, counts them (its counts are saved in checkpoints) and raises
+:class:`TooManyBadFilesError` once more than ``max_fraction`` of the items
+seen were bad. A batch is never empty: if every item of a batch is bad,
+:class:`SkipBadAudio` substitutes the first readable item of the dataset, so
+that under DDP every rank still takes part in the step.
+
+**Resuming.** ``DynamicBatchSampler`` draws its batches from ``seed + epoch``
+only when ``set_epoch`` is called: iterating it twice without ``set_epoch``
+yields different orders. ``Brain`` calls ``set_epoch`` on ``brain.train_sampler``,
+which it sets itself only for samplers it creates (under DDP it wraps ours in
+``DistributedSamplerWrapper``, which forwards ``set_epoch``); in single-process
+runs the recipe sets ``brain.train_sampler = sampler``. With that, the batch
+order of an epoch depends on ``(seed, epoch)`` alone, and the position inside
+the epoch is restored by ``SaveableDataLoader`` from the checkpoint.
+"""
+
+import functools
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from speechbrain.dataio.batch import PaddedBatch
+from speechbrain.dataio.dataio import load_data_csv
+from speechbrain.dataio.dataset import DynamicItemDataset
+from speechbrain.dataio.sampler import DynamicBatchSampler
+from speechbrain.utils.checkpoints import (
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
+from speechbrain.utils.data_pipeline import GeneratorDynamicItem
+
+from summarymixing.data.audio import TARGET_SAMPLE_RATE, BadAudioError, load_audio
+
+logger = logging.getLogger(__name__)
+
+AUDIO_ERROR_KEY = "audio_error"
+OUTPUT_KEYS = ["id", "sig", "wav", AUDIO_ERROR_KEY]
+
+
+class TooManyBadFilesError(ValueError):
+    """Raised when more than the allowed fraction of audio files are unreadable."""
+
+
+@dataclass(frozen=True)
+class SkippedAudio:
+    """An item left out of a training batch: its ID, path and the reason.
+
+    Example
+    -------
+    >>> SkippedAudio("utt1", "/data/utt1.flac", "file not found").reason
+    'file not found'
+    """
+
+    id: str
+    path: str
+    reason: str
+
+
+def _load_signal(wav: str, *segment: str, sample_rate: int):
+    """Yield the signal (empty on failure), then the failure reason (or "")."""
+    start_s, stop_s = (float(value) for value in segment) if segment else (None, None)
+    try:
+        signal, error = load_audio(wav, sample_rate, start_s, stop_s), ""
+    except BadAudioError as bad:
+        signal, error = torch.zeros(0), bad.reason
+    yield signal
+    yield error
+
+
+def _read_manifests(manifests: Sequence[str | Path]) -> dict[str, dict]:
+    data = {}
+    for manifest in manifests:
+        if not Path(manifest).is_file():
+            raise FileNotFoundError(
+                f"Manifest {manifest} not found; run data preparation first."
+            )
+        for utterance_id, row in load_data_csv(str(manifest)).items():
+            if utterance_id in data:
+                raise ValueError(f"ID {utterance_id!r} appears twice ({manifest}).")
+            data[utterance_id] = row
+    return data
+
+
+def make_pretraining_dataset(
+    manifests: str | Path | Sequence[str | Path],
+    sample_rate: int = TARGET_SAMPLE_RATE,
+    min_duration_s: float | None = None,
+    max_duration_s: float | None = None,
+) -> DynamicItemDataset:
+    """Build a dataset over one or more manifests that yields 16 kHz signals.
+
+    Each item provides ``id``, ``sig`` (float32 mono, empty when the file
+    cannot be read), ``wav`` (the path) and ``audio_error`` (``""`` or the
+    reason). Manifests with ``start``/``stop`` columns yield those segments.
+
+    Arguments
+    ---------
+    manifests : path or list of paths
+        Manifests written by the ``prepare_*`` functions; IDs must be unique
+        across them.
+    sample_rate : int
+        Rate of the returned signals.
+    min_duration_s, max_duration_s : float, optional
+        Leave out items shorter / longer than this.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from summarymixing.data.audio import write_audio
+    >>> from summarymixing.data.manifest import write_manifest
+    >>> root = Path(tempfile.mkdtemp())
+    >>> write_audio(root / "a.wav", torch.zeros(8000), 8000)
+    >>> row = {"ID": "a", "duration": 1.0, "wav": str(root / "a.wav")}
+    >>> _ = write_manifest(root / "m.csv", [row], options={})
+    >>> dataset = make_pretraining_dataset(root / "m.csv")
+    >>> dataset[0]["sig"].shape, dataset[0]["audio_error"]
+    (torch.Size([16000]), '')
+    """
+    if isinstance(manifests, (str, Path)):
+        manifests = [manifests]
+    data = _read_manifests(manifests)
+    if not data:
+        raise ValueError(f"Manifests {list(map(str, manifests))} hold no items.")
+    segmented = "start" in next(iter(data.values()))
+    item = GeneratorDynamicItem(
+        func=functools.partial(_load_signal, sample_rate=sample_rate),
+        takes=["wav", "start", "stop"] if segmented else ["wav"],
+        provides=["sig", AUDIO_ERROR_KEY],
+    )
+    dataset = DynamicItemDataset(data, dynamic_items=[item], output_keys=OUTPUT_KEYS)
+    if min_duration_s is None and max_duration_s is None:
+        return dataset
+    return dataset.filtered_sorted(
+        key_min_value={"duration": min_duration_s or 0.0},
+        key_max_value={"duration": max_duration_s or float("inf")},
+    )
+
+
+class SkipBadAudio:
+    """Collate function that leaves unreadable items out of the batch.
+
+    The result is ``collate_fn`` applied to the readable items, with two
+    attributes added: ``skipped`` (list of :class:`SkippedAudio`) and
+    ``num_requested`` (items the sampler asked for). When no item of a batch is
+    readable and ``dataset`` is given, the first readable item of ``dataset``
+    takes their place, so that no batch is empty.
+
+    Arguments
+    ---------
+    dataset : DynamicItemDataset, optional
+        Source of the substitute item.
+    collate_fn : callable
+        Collation of the readable items (SpeechBrain's ``PaddedBatch``).
+
+    Example
+    -------
+    >>> good = {"id": "a", "sig": torch.ones(3), "wav": "a.wav", "audio_error": ""}
+    >>> bad = good | {"id": "b", "sig": torch.zeros(0), "audio_error": "file not found"}
+    >>> batch = SkipBadAudio()([good, bad])
+    >>> batch.sig.data.shape, [item.id for item in batch.skipped], batch.num_requested
+    (torch.Size([1, 3]), ['b'], 2)
+    """
+
+    def __init__(
+        self, dataset: DynamicItemDataset | None = None, collate_fn=PaddedBatch
+    ):
+        self.dataset = dataset
+        self.collate_fn = collate_fn
+
+    def __call__(self, examples: list[dict]):
+        """Collate the readable examples; attach the skipped ones."""
+        good = [example for example in examples if not example[AUDIO_ERROR_KEY]]
+        skipped = [
+            SkippedAudio(example["id"], example["wav"], example[AUDIO_ERROR_KEY])
+            for example in examples
+            if example[AUDIO_ERROR_KEY]
+        ]
+        if not good and self.dataset is not None:
+            good = [self._first_readable_example()]
+        batch = self.collate_fn(good)
+        batch.skipped, batch.num_requested = skipped, len(examples)
+        return batch
+
+    def _first_readable_example(self) -> dict:
+        for index in range(len(self.dataset)):
+            example = self.dataset[index]
+            if not example[AUDIO_ERROR_KEY]:
+                return example
+        raise TooManyBadFilesError(
+            "No audio file of the training set can be read; check the data folder "
+            "and prepare the manifests again."
+        )
+
+
+@register_checkpoint_hooks
+class BadAudioTracker:
+    """Log, count and bound the items skipped by :class:`SkipBadAudio`.
+
+    Call :meth:`update` on every training batch. Counts live in the training
+    process (one tracker per rank under DDP) and are saved in checkpoints when
+    the tracker is added to the checkpointer as a recoverable.
+
+    Arguments
+    ---------
+    max_fraction : float
+        Largest tolerated share of bad items among those seen.
+    min_items : int
+        The share is only checked once this many items were seen.
+
+    Example
+    -------
+    >>> tracker = BadAudioTracker(max_fraction=0.5, min_items=1)
+    >>> batch = SkipBadAudio()(
+    ...     [{"id": "b", "sig": torch.ones(2), "wav": "b.flac", "audio_error": ""}]
+    ... )
+    >>> tracker.update(batch)
+    []
+    >>> tracker.num_seen, tracker.num_skipped
+    (1, 0)
+    """
+
+    def __init__(self, max_fraction: float = 0.01, min_items: int = 100):
+        self.max_fraction = max_fraction
+        self.min_items = min_items
+        self.num_seen = 0
+        self.num_skipped = 0
+        self.skipped: dict[str, SkippedAudio] = {}
+
+    def update(self, batch) -> list[SkippedAudio]:
+        """Count a collated batch; return (and log) the items it skipped."""
+        skipped = list(getattr(batch, "skipped", []))
+        self.num_seen += getattr(batch, "num_requested", len(batch))
+        self.num_skipped += len(skipped)
+        for item in skipped:
+            self.skipped[item.id] = item
+            logger.warning("Skipped %s (%s): %s", item.id, item.path, item.reason)
+        if (
+            self.num_seen >= self.min_items
+            and self.num_skipped > self.max_fraction * self.num_seen
+        ):
+            raise TooManyBadFilesError(self._too_many_message())
+        return skipped
+
+    def _too_many_message(self) -> str:
+        examples = "; ".join(
+            f"{item.path}: {item.reason}" for item in list(self.skipped.values())[:5]
+        )
+        return (
+            f"{self.num_skipped} of {self.num_seen} audio items could not be read "
+            f"(more than {self.max_fraction:.1%}), e.g. {examples}. Fix or remove "
+            "these files and prepare the manifests again."
+        )
+
+    def summary(self) -> str:
+        """One line for the training log.
+
+        Example
+        -------
+        >>> BadAudioTracker().summary()
+        'bad audio: 0 skipped of 0 items (0 distinct files)'
+        """
+        return (
+            f"bad audio: {self.num_skipped} skipped of {self.num_seen} items "
+            f"({len(self.skipped)} distinct files)"
+        )
+
+    @mark_as_saver
+    def _save(self, path: Path) -> None:
+        state = {"num_seen": self.num_seen, "num_skipped": self.num_skipped}
+        state["skipped"] = [asdict(item) for item in self.skipped.values()]
+        Path(path).write_text(json.dumps(state), encoding="utf-8")
+
+    @mark_as_loader
+    def _load(self, path: Path, end_of_epoch: bool) -> None:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+        self.num_seen, self.num_skipped = state["num_seen"], state["num_skipped"]
+        self.skipped = {item["id"]: SkippedAudio(**item) for item in state["skipped"]}
+
+
+def make_dynamic_batch_sampler(
+    dataset: DynamicItemDataset,
+    max_batch_length_s: float,
+    num_buckets: int = 20,
+    shuffle: bool = True,
+    seed: int = 0,
+    batch_ordering: str = "random",
+    max_batch_ex: int | None = None,
+) -> DynamicBatchSampler:
+    """Build SpeechBrain's ``DynamicBatchSampler`` with batches measured in seconds.
+
+    Items of similar duration are bucketed together and every batch holds at
+    most ``max_batch_length_s`` seconds of audio (an item longer than that gets
+    a batch of its own, which is logged). See the module docstring for
+    ``set_epoch`` and resuming.
+
+    Arguments
+    ---------
+    dataset : DynamicItemDataset
+        Needs a ``duration`` (seconds) per item.
+    max_batch_length_s : float
+        Seconds of audio per batch, padding excluded.
+    num_buckets : int
+        Duration buckets; more means less padding, less randomness.
+    shuffle : bool
+        Reshuffle items into batches at every epoch.
+    seed : int
+        Base of the per-epoch seed (``seed + epoch``).
+    batch_ordering : str
+        ``"random"``, ``"ascending"`` or ``"descending"`` (by duration).
+    max_batch_ex : int, optional
+        Cap on the number of items per batch.
+
+    Example
+    -------
+    >>> data = {f"u{i}": {"duration": 1.0 + i} for i in range(6)}
+    >>> sampler = make_dynamic_batch_sampler(DynamicItemDataset(data), 8.0, 2)
+    >>> sorted(index for batch in sampler for index in batch)
+    [0, 1, 2, 3, 4, 5]
+    """
+    longest = max(dataset.data[key]["duration"] for key in dataset.data_ids)
+    if longest > max_batch_length_s:
+        logger.warning(
+            "Items up to %.1f s exceed max_batch_length_s=%.1f s: each gets a "
+            "batch of its own, larger than the budget.",
+            longest,
+            max_batch_length_s,
+        )
+    return DynamicBatchSampler(
+        dataset,
+        max_batch_length=max_batch_length_s,
+        num_buckets=num_buckets,
+        length_func=lambda row: float(row["duration"]),
+        shuffle=shuffle,
+        batch_ordering=batch_ordering,
+        max_batch_ex=max_batch_ex,
+        seed=seed,
+    )
