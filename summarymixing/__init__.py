@@ -5,7 +5,8 @@ write ``!new:summarymixing.SummaryMixing`` or
 ``!new:summarymixing.ConformerEncoder``.
 """
 
+from summarymixing.encoders import BranchformerEncoder, ConformerEncoder
 from summarymixing.layers import SummaryMixing
 
 __version__ = "0.1.0"
-__all__ = ["SummaryMixing"]
+__all__ = ["BranchformerEncoder", "ConformerEncoder", "SummaryMixing"]

@@ -44,7 +44,8 @@ def resolve_extends(path: str | Path) -> tuple[Path, dict[str, Any]]:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "base.yaml").write_text("lr: 1\nname: x\n")
-    >>> _ = (folder / "v.yaml").write_text("extends: base.yaml\noverrides: {lr: 2}\n")
+    >>> variant = "# a comment\nextends: base.yaml\noverrides: {lr: 2}\n"
+    >>> _ = (folder / "v.yaml").write_text(variant)
     >>> base, overrides = resolve_extends(folder / "v.yaml")
     >>> base.name, overrides
     ('base.yaml', {'lr': 2})
@@ -56,7 +57,7 @@ def resolve_extends(path: str | Path) -> tuple[Path, dict[str, Any]]:
             "hparams/ (for example hparams/w2v2_summarymixing.yaml)"
         )
     text = path.read_text()
-    if not text.lstrip().startswith("extends:"):
+    if "extends" not in top_level_keys(text):
         return path, {}
     spec = yaml.safe_load(text)
     base, inherited = resolve_extends(path.parent / spec["extends"])

@@ -58,6 +58,8 @@ class PretrainBrain(sb.Brain):
     step, e.g. ``speechbrain.nnet.schedulers.LinearWarmupScheduler``),
     ``log_interval``, ``max_nonfinite_batches``, ``sample_rate`` and, to
     checkpoint, a ``checkpointer``. The batch must carry ``id`` and ``sig``.
+    Set ``bad_audio`` to a ``summarymixing.data.pipeline.BadAudioTracker`` to
+    log and count the files the collate function skipped.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -71,6 +73,7 @@ class PretrainBrain(sb.Brain):
         self.step_log = StepLog(self.hparams.log_interval, world_size)
         self.last_grad_norm: float | None = None
         self.valid_sums: dict[str, float] = {}
+        self.bad_audio = None
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable("random_state", RandomState(self.rank))
 
@@ -110,6 +113,11 @@ class PretrainBrain(sb.Brain):
         self.last_grad_norm = gradient_norm(list(self.modules.parameters())) / scale
         return optimizers
 
+    def on_fit_batch_start(self, batch, should_step: bool) -> None:
+        """Count the unreadable files the collate function left out."""
+        if self.bad_audio is not None:
+            self.bad_audio.update(batch)
+
     def on_fit_batch_end(self, batch, outputs, loss, should_step: bool) -> None:
         """Advance lr and quantiser temperature per optimizer step; log."""
         wavs, wav_lens = batch.sig
@@ -129,6 +137,11 @@ class PretrainBrain(sb.Brain):
         """Log validation statistics and keep the best checkpoint."""
         if stage == sb.Stage.TRAIN:
             self.train_loss = stage_loss
+            if self.hparams.valid_folder is None and self.checkpointer is not None:
+                # No validation stage will follow: checkpoint the epoch here.
+                self.checkpointer.save_and_keep_only(
+                    meta={"optimizer_step": self.optimizer_step}, num_to_keep=2
+                )
             return
         batches = max(self.valid_sums.pop("batches", 1.0), 1.0)
         stats = {name: value / batches for name, value in self.valid_sums.items()}

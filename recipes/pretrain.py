@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""wav2vec 2.0 pre-training with SummaryMixing (or attention, for the baseline).
+
+Usage
+-----
+Demo on synthetic speech (no download, a small model, ~15 min on 2 CPU cores)::
+
+    python recipes/pretrain.py hparams/w2v2_summarymixing.yaml
+
+Real data, one GPU, the paper configuration::
+
+    python recipes/pretrain.py hparams/w2v2_summarymixing.yaml \
+        --data_folder /data/librilight/medium \
+        --valid_folder /data/LibriSpeech
+
+Several GPUs, or several nodes (run on each node)::
+
+    torchrun --nproc_per_node=4 recipes/pretrain.py hparams/w2v2_summarymixing.yaml \
+        --data_folder /data/librilight/medium --valid_folder /data/LibriSpeech
+    torchrun --nnodes=2 --nproc_per_node=4 --rdzv_backend=c10d \
+        --rdzv_endpoint=HOST:29400 --rdzv_id=w2v2 recipes/pretrain.py ...
+
+On CPU-only machines add ``--device cpu --distributed_backend gloo``.
+The attention baseline is ``hparams/w2v2_mhsa.yaml``, everything else equal.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+import speechbrain as sb
+import torch
+import yaml
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import if_main_process, run_on_main
+
+from summarymixing.data.pipeline import (
+    BadAudioTracker,
+    SkipBadAudio,
+    make_dynamic_batch_sampler,
+    make_pretraining_dataset,
+)
+from summarymixing.data.pretraining_data import prepare_pretraining_manifests
+from summarymixing.export import export_encoder
+from summarymixing.training.config import merged_overrides
+from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
+from summarymixing.training.run_options import parse_arguments
+from summarymixing.training.step_log import effective_batch_hours
+
+logger = logging.getLogger(__name__)
+DEMO_OVERRIDES = Path(__file__).resolve().parents[1] / "hparams" / "demo.yaml"
+
+
+def load_configuration(argv):
+    """Parse the command line; fall back to the demo when no data is given."""
+    hparams_file, run_opts, cli = parse_arguments(argv)
+    cli = yaml.safe_load(cli) or {}
+    demo = cli.get("data_folder") is None
+    if demo:
+        cli = {**yaml.safe_load(DEMO_OVERRIDES.read_text()), **cli}
+    if run_opts["optimizer_step_limit"] is not None:
+        cli["optimizer_step_limit"] = run_opts["optimizer_step_limit"]
+    base, overrides = merged_overrides(hparams_file, cli)
+    return base, overrides, run_opts, demo
+
+
+def build_demo_corpus(hparams):
+    """Synthesise the demo corpora; return (train folder, validation root)."""
+    from summarymixing.data.synthetic import build_corpus
+
+    root = Path(hparams["output_folder"]).parent / "demo_corpus"
+    train = build_corpus("librilight", root, size="small", seed=0)
+    valid = build_corpus("librispeech", root, size="small", seed=0)
+    return train, valid
+
+
+def main(argv):
+    """Prepare data, pre-train, export the encoder."""
+    base, overrides, run_opts, demo = load_configuration(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(base) as stream:
+        hparams = load_hyperpyyaml(stream, overrides)
+    sb.create_experiment_directory(
+        hparams["output_folder"], hyperparams_to_save=str(base), overrides=overrides
+    )
+    if demo:
+        logger.info(
+            "No --data_folder: DEMO on synthetic speech with the small model and "
+            "schedule of %s (the paper configuration is used with real data).",
+            DEMO_OVERRIDES,
+        )
+        run_on_main(build_demo_corpus, args=[hparams])
+        train_folder, valid_root = build_demo_corpus(hparams)
+        hparams["data_folder"], hparams["valid_folder"] = train_folder, valid_root
+
+    prepare_kwargs = dict(
+        data_folder=hparams["data_folder"],
+        data_layout=hparams["data_layout"],
+        prepared_folder=hparams["prepared_folder"],
+        train_splits=hparams["train_splits"],
+        valid_folder=hparams["valid_folder"],
+        valid_split=hparams["valid_split"],
+        min_piece_s=hparams["min_piece_seconds"],
+        max_piece_s=hparams["max_piece_seconds"],
+    )
+    run_on_main(prepare_pretraining_manifests, kwargs=prepare_kwargs)
+    train_manifests, valid_manifest = prepare_pretraining_manifests(**prepare_kwargs)
+
+    durations = dict(
+        min_duration_s=hparams["min_utterance_seconds"],
+        max_duration_s=hparams["max_utterance_seconds"],
+    )
+    train_set = make_pretraining_dataset(train_manifests, **durations)
+    valid_set = None
+    if valid_manifest is not None:
+        valid_set = make_pretraining_dataset(valid_manifest, **durations)
+    sampler = make_dynamic_batch_sampler(
+        train_set,
+        hparams["max_batch_length"],
+        num_buckets=hparams["num_buckets"],
+        seed=hparams["seed"],
+    )
+
+    brain = PretrainBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["optimizer"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    tracker = BadAudioTracker()
+    brain.bad_audio = tracker
+    hparams["checkpointer"].add_recoverable("bad_audio", tracker)
+    brain.train_sampler = sampler
+    world = (
+        torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+    )
+    logger.info(
+        "Effective batch: %.3f h of audio per update (%s s x %d processes x %d "
+        "accumulation); %d training files",
+        effective_batch_hours(
+            hparams["max_batch_length"], world, brain.grad_accumulation_factor
+        ),
+        hparams["max_batch_length"],
+        world,
+        brain.grad_accumulation_factor,
+        len(train_set),
+    )
+    brain.fit(
+        hparams["epoch_counter"],
+        train_set,
+        valid_set,
+        train_loader_kwargs={
+            "batch_sampler": sampler,
+            "collate_fn": SkipBadAudio(train_set),
+            "num_workers": hparams["num_workers"],
+        },
+        valid_loader_kwargs={"batch_size": 4, "collate_fn": SkipBadAudio(valid_set)},
+    )
+
+    if if_main_process():
+        pretrainer = unwrap(brain.modules.pretrainer)
+        folder = export_encoder(
+            hparams["export_folder"],
+            base,
+            overrides,
+            pretrainer.frontend,
+            pretrainer.encoder_wrapper,
+            {
+                "attention_type": hparams["attention_type"],
+                "mode": hparams["mode"],
+                "d_model": hparams["d_model"],
+                "num_layers": hparams["num_layers"],
+                "num_hidden_states": hparams["num_layers"] + 1,
+                "sample_rate": hparams["sample_rate"],
+                "optimizer_steps": brain.optimizer_step,
+            },
+        )
+        print(f"Checkpoints: {hparams['save_folder']}")
+        print(f"Exported encoder: {folder} (summarymixing.export.load_encoder)")
+        if demo:
+            print(
+                "Real data: python recipes/pretrain.py hparams/w2v2_summarymixing.yaml "
+                "--data_folder /path/to/librilight/medium "
+                "--valid_folder /path/to/LibriSpeech"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
