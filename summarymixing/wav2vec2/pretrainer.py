@@ -213,7 +213,7 @@ class W2V2Pretrainer(nn.Module):
             "accuracy": accuracy,
             "perplexity": targets.perplexity,
             "codes_used": targets.codes_used,
-            "temperature": torch.tensor(targets.temperature),
+            "temperature": torch.tensor(targets.temperature, device=wavs.device),
             "num_masked": num_masked,
             "masked_ratio": num_masked / frame_lengths.sum(),
         }
