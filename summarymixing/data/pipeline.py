@@ -5,7 +5,8 @@ except where a bad file must be survived)::
 
     dataset = make_pretraining_dataset("prep/librilight.csv", max_duration_s=30)
     sampler = make_dynamic_batch_sampler(dataset, max_batch_length_s=360)
-    loader_kwargs = {"batch_sampler": sampler, "collate_fn": SkipBadAudio(dataset)}
+    collate = SkipBadAudio(dataset)
+    loader_kwargs = {"batch_sampler": sampler, "collate_fn": collate}
     brain.train_sampler = sampler   # so that Brain calls sampler.set_epoch(epoch)
     brain.fit(epoch_counter, dataset, valid, train_loader_kwargs=loader_kwargs)
     # each step: tracker.update(batch) logs and counts the files skipped
@@ -167,13 +168,13 @@ class SkipBadAudio:
     The result is ``collate_fn`` applied to the readable items, with two
     attributes added: ``skipped`` (list of :class:`SkippedAudio`) and
     ``num_requested`` (items the sampler asked for). When no item of a batch is
-    readable and ``dataset`` is given, the first readable item of ``dataset``
-    takes their place, so that no batch is empty.
+    readable, the first readable item of ``dataset`` takes their place, so that
+    no batch is empty (the skipped items are still reported).
 
     Arguments
     ---------
-    dataset : DynamicItemDataset, optional
-        Source of the substitute item.
+    dataset : DynamicItemDataset or sequence of dicts
+        The dataset being loaded: source of the substitute item.
     collate_fn : callable
         Collation of the readable items (SpeechBrain's ``PaddedBatch``).
 
@@ -181,13 +182,13 @@ class SkipBadAudio:
     -------
     >>> good = {"id": "a", "sig": torch.ones(3), "wav": "a.wav", "audio_error": ""}
     >>> bad = good | {"id": "b", "sig": torch.zeros(0), "audio_error": "file not found"}
-    >>> batch = SkipBadAudio()([good, bad])
+    >>> batch = SkipBadAudio(dataset=[good])([good, bad])
     >>> batch.sig.data.shape, [item.id for item in batch.skipped], batch.num_requested
     (torch.Size([1, 3]), ['b'], 2)
     """
 
     def __init__(
-        self, dataset: DynamicItemDataset | None = None, collate_fn=PaddedBatch
+        self, dataset: DynamicItemDataset | Sequence[dict], collate_fn=PaddedBatch
     ):
         self.dataset = dataset
         self.collate_fn = collate_fn
@@ -200,7 +201,7 @@ class SkipBadAudio:
             for example in examples
             if example[AUDIO_ERROR_KEY]
         ]
-        if not good and self.dataset is not None:
+        if not good:
             good = [self._first_readable_example()]
         batch = self.collate_fn(good)
         batch.skipped, batch.num_requested = skipped, len(examples)
@@ -235,9 +236,8 @@ class BadAudioTracker:
     Example
     -------
     >>> tracker = BadAudioTracker(max_fraction=0.5, min_items=1)
-    >>> batch = SkipBadAudio()(
-    ...     [{"id": "b", "sig": torch.ones(2), "wav": "b.flac", "audio_error": ""}]
-    ... )
+    >>> good = {"id": "b", "sig": torch.ones(2), "wav": "b.flac", "audio_error": ""}
+    >>> batch = SkipBadAudio(dataset=[good])([good])
     >>> tracker.update(batch)
     []
     >>> tracker.num_seen, tracker.num_skipped

@@ -1,0 +1,214 @@
+import numpy as np
+import pytest
+import soundfile
+import torch
+from speechbrain.dataio.dataloader import make_dataloader
+from speechbrain.dataio.sampler import DistributedSamplerWrapper
+from speechbrain.utils.checkpoints import Checkpointer
+
+from summarymixing.data.manifest import write_manifest
+from summarymixing.data.pipeline import (
+    BadAudioTracker,
+    SkipBadAudio,
+    SkippedAudio,
+    TooManyBadFilesError,
+    make_dynamic_batch_sampler,
+    make_pretraining_dataset,
+)
+
+GOOD_SECONDS = {"g0": 1.0, "g1": 1.5, "g2": 2.0, "g3": 2.5, "g4": 3.0, "g5": 0.5}
+BAD_REASONS = {
+    "missing": "file not found",
+    "empty": "empty file (0 bytes)",
+    "corrupt": "cannot decode",
+}
+
+
+def write_tone(path, seconds, rate):
+    time = np.arange(round(seconds * rate)) / rate
+    soundfile.write(path, 0.3 * np.sin(2 * np.pi * 220 * time), rate)
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    """Six good 16 kHz files, one 8 kHz file, and a missing, an empty and a
+    corrupt file (as if they broke after preparation)."""
+    rows = []
+    for name, seconds in GOOD_SECONDS.items():
+        write_tone(tmp_path / f"{name}.flac", seconds, 16000)
+        rows.append({"ID": name, "duration": seconds, "wav": tmp_path / f"{name}.flac"})
+    write_tone(tmp_path / "rate8k.flac", 2.0, 8000)
+    rows.append({"ID": "rate8k", "duration": 2.0, "wav": tmp_path / "rate8k.flac"})
+    (tmp_path / "empty.flac").write_bytes(b"")
+    (tmp_path / "corrupt.flac").write_bytes(np.random.default_rng(0).bytes(4096))
+    for name, seconds in [("missing", 2.0), ("empty", 1.0), ("corrupt", 1.5)]:
+        rows.append({"ID": name, "duration": seconds, "wav": tmp_path / f"{name}.flac"})
+    return write_manifest(tmp_path / "train.csv", rows, {})
+
+
+def run_epoch(loader, tracker):
+    """Signals yielded per ID; a substitute for an all-bad batch is checked apart."""
+    yielded = {}
+    for batch in loader:
+        tracker.update(batch)
+        signals, lengths = batch.sig
+        if len(batch.skipped) == batch.num_requested:
+            assert batch.id == ["g0"]  # the first readable item stands in
+            continue
+        for utterance_id, signal, length in zip(
+            batch.id, signals, lengths, strict=True
+        ):
+            assert utterance_id not in yielded
+            yielded[utterance_id] = signal[: round(length.item() * signals.shape[1])]
+    return yielded
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_bad_files_are_skipped_named_and_counted_through_the_dataloader(
+    manifest, num_workers
+):
+    dataset = make_pretraining_dataset(manifest)
+    sampler = make_dynamic_batch_sampler(dataset, max_batch_length_s=5, num_buckets=3)
+    loader = make_dataloader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=SkipBadAudio(dataset),
+        num_workers=num_workers,
+    )
+    tracker = BadAudioTracker(max_fraction=0.5, min_items=10)
+    yielded = run_epoch(loader, tracker)
+
+    assert set(yielded) == set(GOOD_SECONDS) | {"rate8k"}
+    for name, seconds in GOOD_SECONDS.items():
+        assert yielded[name].shape == (round(seconds * 16000),)
+    assert yielded["rate8k"].shape == (32000,)  # 8 kHz resampled to 16 kHz
+    assert yielded["rate8k"].abs().max() > 0.2
+    assert tracker.num_seen == 10 and tracker.num_skipped == 3
+    assert set(tracker.skipped) == set(BAD_REASONS)
+    for name, reason in BAD_REASONS.items():
+        assert tracker.skipped[name].reason.startswith(reason)
+        assert tracker.skipped[name].path.endswith(f"{name}.flac")
+    assert tracker.summary() == "bad audio: 3 skipped of 10 items (3 distinct files)"
+
+
+def test_too_many_bad_files_stop_the_run_with_the_files_named(manifest):
+    dataset = make_pretraining_dataset(manifest)
+    sampler = make_dynamic_batch_sampler(dataset, 5, num_buckets=3, shuffle=False)
+    loader = make_dataloader(
+        dataset, batch_sampler=sampler, collate_fn=SkipBadAudio(dataset)
+    )
+    tracker = BadAudioTracker(max_fraction=0.2, min_items=9)
+    with pytest.raises(TooManyBadFilesError, match="3 of 10 audio items") as caught:
+        for batch in loader:
+            tracker.update(batch)
+    assert "missing.flac: file not found" in str(caught.value)
+
+
+def test_a_batch_of_only_bad_files_gets_a_readable_substitute(manifest):
+    dataset = make_pretraining_dataset(manifest)
+    bad = [dataset[index] for index in range(7, 10)]
+    batch = SkipBadAudio(dataset)(bad)
+    assert batch.id == ["g0"]
+    assert [item.id for item in batch.skipped] == ["missing", "empty", "corrupt"]
+    assert batch.sig.data.shape == (1, 16000)
+
+
+def test_a_dataset_with_nothing_readable_is_a_clear_error(tmp_path):
+    rows = [{"ID": "a", "duration": 1.0, "wav": tmp_path / "gone.flac"}]
+    dataset = make_pretraining_dataset(write_manifest(tmp_path / "m.csv", rows, {}))
+    with pytest.raises(TooManyBadFilesError, match="No audio file"):
+        SkipBadAudio(dataset)([dataset[0]])
+
+
+def test_tracker_counts_survive_a_checkpoint(tmp_path):
+    tracker = BadAudioTracker()
+    tracker.num_seen, tracker.num_skipped = 40, 2
+    tracker.skipped = {"x": SkippedAudio("x", "/x.flac", "file not found")}
+    Checkpointer(tmp_path, {"bad_audio": tracker}).save_checkpoint()
+    restored = BadAudioTracker()
+    Checkpointer(tmp_path, {"bad_audio": restored}).recover_if_possible()
+    assert (restored.num_seen, restored.num_skipped) == (40, 2)
+    assert restored.skipped == tracker.skipped
+
+
+def batches_of(sampler, epoch):
+    sampler.set_epoch(epoch)
+    return [list(batch) for batch in sampler]
+
+
+def test_batches_hold_at_most_the_budget_and_depend_only_on_seed_and_epoch(
+    manifest,
+):
+    dataset = make_pretraining_dataset(manifest)
+    durations = [dataset.data[key]["duration"] for key in dataset.data_ids]
+    used = make_dynamic_batch_sampler(dataset, 5, num_buckets=3, seed=7)
+    list(used), list(used)  # iterating without set_epoch changes its state
+    fresh = make_dynamic_batch_sampler(dataset, 5, num_buckets=3, seed=7)
+    assert batches_of(used, 3) == batches_of(fresh, 3)
+    epoch_3 = batches_of(fresh, 3)
+    assert sorted(i for batch in epoch_3 for i in batch) == list(range(10))
+    assert all(sum(durations[i] for i in batch) <= 5 for batch in epoch_3)
+    assert any(batches_of(fresh, epoch) != epoch_3 for epoch in (4, 5, 6))
+
+
+def test_position_inside_an_epoch_is_restored_from_a_checkpoint(manifest, tmp_path):
+    def loader_and_sampler():
+        dataset = make_pretraining_dataset(manifest)
+        sampler = make_dynamic_batch_sampler(dataset, 3, num_buckets=3, seed=1)
+        collate = SkipBadAudio(dataset)
+        loader = make_dataloader(dataset, batch_sampler=sampler, collate_fn=collate)
+        return loader, sampler
+
+    loader, sampler = loader_and_sampler()
+    sampler.set_epoch(2)
+    iterator = iter(loader)
+    [next(iterator) for _ in range(2)]
+    Checkpointer(tmp_path, {"loader": loader}).save_checkpoint(end_of_epoch=False)
+    remaining = [batch.id for batch in iterator]
+    assert remaining
+
+    resumed, resumed_sampler = loader_and_sampler()
+    Checkpointer(tmp_path, {"loader": resumed}).recover_if_possible()
+    resumed_sampler.set_epoch(2)  # what Brain does at the start of the epoch
+    assert [batch.id for batch in resumed] == remaining
+
+
+def test_ddp_wrapper_shards_batches_across_ranks_and_forwards_set_epoch(manifest):
+    dataset = make_pretraining_dataset(manifest)
+    shards = []
+    for rank in range(2):
+        sampler = make_dynamic_batch_sampler(dataset, 4, num_buckets=3)
+        wrapper = DistributedSamplerWrapper(sampler, num_replicas=2, rank=rank)
+        wrapper.set_epoch(1)
+        assert sampler._epoch == 1
+        shards.append([list(batch) for batch in wrapper])
+    assert len(shards[0]) == len(shards[1])
+    covered = {index for shard in shards for batch in shard for index in batch}
+    assert covered == set(range(10))
+
+
+def test_several_manifests_filters_and_errors(manifest, tmp_path):
+    other = write_manifest(
+        tmp_path / "more.csv",
+        [{"ID": "extra", "duration": 9.0, "wav": tmp_path / "g0.flac"}],
+        {},
+    )
+    dataset = make_pretraining_dataset([manifest, other])
+    assert len(dataset) == 11
+    short = make_pretraining_dataset(
+        [manifest, other], min_duration_s=1.0, max_duration_s=2.0
+    )
+    assert sorted(short.data_ids) == [
+        "corrupt",
+        "empty",
+        "g0",
+        "g1",
+        "g2",
+        "missing",
+        "rate8k",
+    ]
+    with pytest.raises(ValueError, match="'extra' appears twice"):
+        make_pretraining_dataset([manifest, other, other])
+    with pytest.raises(FileNotFoundError, match="run data preparation first"):
+        make_pretraining_dataset(tmp_path / "nothing.csv")
+    assert torch.equal(dataset[10]["sig"], dataset[0]["sig"])
