@@ -7,9 +7,10 @@ positions, so any utterance length works. SpeechBrain's ``EncoderWrapper``
 adds sinusoidal absolute encodings instead; wav2vec 2.0 found the
 convolutional one better for speech.
 
-The caller must zero padded frames first (the :class:`~.model.W2V2EncoderWrapper`
-does): the convolution's own zero padding then sees exactly what an utterance
-alone would see, so padding never leaks into real frames.
+The caller must zero padded frames first, as
+:class:`~.encoder_wrapper.W2V2EncoderWrapper` does: the convolution's own zero
+padding then sees exactly what an utterance alone would see, so padding never
+leaks into real frames.
 """
 
 import math
