@@ -1,0 +1,1 @@
+"""Data: audio I/O, corpus preparers, manifests, pipelines, synthetic speech."""
