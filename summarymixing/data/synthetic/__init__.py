@@ -1,0 +1,52 @@
+"""Synthetic speech corpora in each dataset's real on-disk layout.
+
+No machine here can download LibriSpeech, Libri-Light, CommonVoice, VoxCeleb1,
+IEMOCAP, SLURP or Buckeye, so tests and the demo use speech synthesised with
+eSpeak NG (through the ``espeakng-loader`` wheel) and written exactly as the
+real corpora lie on disk; the real preparers are what get exercised.
+
+Command line::
+
+    python -m summarymixing.data.synthetic --corpus all --size tiny --out data/synthetic
+
+Python::
+
+    from summarymixing.data.synthetic import build_corpus
+    root = build_corpus("librispeech", "data/synthetic", size="small")
+
+``build_corpus`` returns the corpus root, the folder a real recipe takes as
+``data_folder`` (``<out>/<CORPORA[name]>``):
+
+==============  =========================  =====================================
+corpus          root                       inside the root
+==============  =========================  =====================================
+librispeech     ``LibriSpeech``            ``<split>/<spk>/<chapter>/*.flac``,
+                                           ``*.trans.txt``, ``SPEAKERS.TXT``
+librilight      ``librilight``             ``small/<spk>/<book>/*.flac`` + ``.json``
+commonvoice-cy  ``cv-corpus/cy``           ``clips/*.mp3``, ``{train,dev,test}.tsv``
+commonvoice-eu  ``cv-corpus/eu``           same as ``cy``
+voxceleb1       ``VoxCeleb1``              ``wav/<id>/<video>/<NNNNN>.wav``,
+                                           ``veri_test2.txt``, ``vox1_meta.csv``
+iemocap         ``IEMOCAP_full_release``   ``Session<n>/sentences/wav/...``,
+                                           ``Session<n>/dialog/EmoEvaluation/``
+slurp           ``SLURP``                  ``dataset/slurp/*.jsonl``, ``slurp_real/``
+buckeye         ``Buckeye``                ``s<NN>/s<NN>01a.{wav,words,txt}``
+==============  =========================  =====================================
+
+Each builder module documents its layout and what makes its content learnable.
+"""
+
+from .corpus import CORPORA, SIZES, build_corpus
+from .tts import LANGUAGES, SAMPLE_RATE, Speech, Voice, phonemize, synthesize
+
+__all__ = [
+    "CORPORA",
+    "LANGUAGES",
+    "SAMPLE_RATE",
+    "SIZES",
+    "Speech",
+    "Voice",
+    "build_corpus",
+    "phonemize",
+    "synthesize",
+]

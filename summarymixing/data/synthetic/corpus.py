@@ -1,0 +1,131 @@
+"""``build_corpus``: one synthetic corpus, written once, in its real layout.
+
+A build writes a small stamp file, ``.synthetic_corpus.json``, in the corpus
+root: first marked incomplete, and marked complete as the very last step. A
+later call with the same corpus, size and seed finds the complete stamp and
+returns at once (how a recipe restarted after a crash avoids re-synthesising);
+an incomplete stamp means an interrupted build of ours, which is removed and
+redone. A folder without our stamp is never written into.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from . import buckeye, commonvoice, iemocap, librilight, librispeech, slurp, voxceleb
+
+SIZES = ("tiny", "small")
+STAMP = ".synthetic_corpus.json"
+_FORMAT_VERSION = 1
+
+_Builder = Callable[[Path, str, int, bool], None]
+_BUILDERS: dict[str, tuple[str, _Builder]] = {
+    "librispeech": ("LibriSpeech", librispeech.build),
+    "librilight": ("librilight", librilight.build),
+    "commonvoice-cy": (
+        "cv-corpus/cy",
+        functools.partial(commonvoice.build, language="cy"),
+    ),
+    "commonvoice-eu": (
+        "cv-corpus/eu",
+        functools.partial(commonvoice.build, language="eu"),
+    ),
+    "voxceleb1": ("VoxCeleb1", voxceleb.build),
+    "iemocap": ("IEMOCAP_full_release", iemocap.build),
+    "slurp": ("SLURP", slurp.build),
+    "buckeye": ("Buckeye", buckeye.build),
+}
+CORPORA: dict[str, str] = {name: folder for name, (folder, _) in _BUILDERS.items()}
+"""Corpus name -> its root folder relative to the output folder."""
+
+
+def build_corpus(
+    name: str,
+    out_dir: str | Path,
+    size: str = "tiny",
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
+    """Synthesise corpus ``name`` under ``out_dir`` unless it is already there.
+
+    Arguments
+    ---------
+    name : str
+        One of ``CORPORA``: ``librispeech``, ``librilight``, ``commonvoice-cy``,
+        ``commonvoice-eu``, ``voxceleb1``, ``iemocap``, ``slurp``, ``buckeye``.
+    out_dir : str or Path
+        Where corpora go; the corpus lands in ``out_dir / CORPORA[name]``.
+    size : str
+        ``"tiny"`` (seconds to build; unit tests) or ``"small"`` (the demo).
+    seed : int
+        Same seed, byte-identical files.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    Path
+        The corpus root: what the real recipes take as ``data_folder``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> root = build_corpus("librilight", out, "tiny", progress=False)
+    >>> root.relative_to(out).as_posix(), len(list(root.glob("small/*/*/*.flac")))
+    ('librilight', 4)
+    >>> build_corpus("librilight", out, "tiny", progress=False) == root  # no rebuild
+    True
+    >>> build_corpus("timit", out)
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown corpus 'timit'; valid corpora: librispeech, librilight, commonvoice-cy, commonvoice-eu, voxceleb1, iemocap, slurp, buckeye
+    """  # noqa: E501
+    if name not in _BUILDERS:
+        raise ValueError(
+            f"unknown corpus {name!r}; valid corpora: {', '.join(CORPORA)}"
+        )
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; valid sizes: {', '.join(SIZES)}")
+    folder, builder = _BUILDERS[name]
+    root = Path(out_dir) / folder
+    wanted = {"corpus": name, "size": size, "seed": seed, "version": _FORMAT_VERSION}
+    if _prepare_root(root, wanted):
+        return root
+    _write_stamp(root, {**wanted, "complete": False})
+    builder(root, size, seed, progress)
+    _write_stamp(root, {**wanted, "complete": True})
+    return root
+
+
+def _prepare_root(root: Path, wanted: dict) -> bool:
+    """Return True if ``root`` already holds the wanted corpus, else clear the way."""
+    stamp = root / STAMP
+    if stamp.exists():
+        found = json.loads(stamp.read_text())
+        complete = found.pop("complete", False)
+        if complete and found == wanted:
+            return True
+        if complete:
+            raise ValueError(
+                f"{root} already holds a different synthetic corpus ({found}); "
+                "pass another output folder or delete it"
+            )
+        shutil.rmtree(root)
+    elif root.exists() and any(root.iterdir()):
+        raise ValueError(
+            f"{root} exists and was not written by summarymixing.data.synthetic; "
+            "pass another output folder"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    return False
+
+
+def _write_stamp(root: Path, content: dict) -> None:
+    temporary = root / (STAMP + ".tmp")
+    temporary.write_text(json.dumps(content, sort_keys=True) + "\n")
+    temporary.replace(root / STAMP)

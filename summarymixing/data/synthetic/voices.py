@@ -1,0 +1,155 @@
+"""Synthetic speakers: an eSpeak voice, a sex and recording conditions.
+
+A speaker is one (language or accent, voice variant) pair never given to any
+other speaker of the same corpus, plus a fixed base pitch, intonation range and
+speaking rate, so that speakers differ in timbre, accent, pitch and tempo.
+Variants are used up before any is given again (with another accent); a
+variant's second and third speakers get a clearly lower, then higher pitch.
+Each utterance jitters pitch and rate a little around the speaker's values,
+as a person never says two sentences the same way.
+
+Variants that sound robotic, whispered or otherwise not speech-like
+(``robosoft*``, ``whisper``, ``Demonic``, ...) are left out.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from .audio import Channel
+from .tts import Voice
+
+ENGLISH_ACCENTS = (
+    "en-us",
+    "en",
+    "en-us-nyc",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-029",
+)
+MALE_VARIANTS = (
+    "m1 m2 m3 m4 m5 m6 m7 m8 Alex Andy Gene Gene2 Jacky Lee Mario Michael Mike "
+    "Denis Diogo Henrique Hugo adam benjamin boris david edward edward2 ed gustave "
+    "iven2 iven3 iven4 john kaukovalta klatt klatt2 klatt3 klatt4 klatt5 marcelo "
+    "max michel miguel mike2 norbert pablo paul pedro quincy rob robert sandro "
+    "travis victor antonio grandpa Storm Nguyen"
+).split()
+FEMALE_VARIANTS = (
+    "f1 f2 f3 f4 f5 Alicia Andrea Annie anika aunty belinda linda steph steph2 "
+    "steph3 shelby grandma zac"
+).split()
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One synthetic talker.
+
+    Arguments
+    ---------
+    voice : Voice
+        The speaker's eSpeak voice and base prosody.
+    sex : str
+        ``"M"`` or ``"F"`` (from the variant).
+    channel : Channel
+        The speaker's usual recording conditions.
+    """
+
+    voice: Voice
+    sex: str
+    channel: Channel
+
+    def utterance_voice(self, rng: random.Random) -> Voice:
+        """Return the speaker's voice with the small variation of one utterance.
+
+        Example
+        -------
+        >>> speaker = Speaker(Voice(pitch=50, rate=170), "M", Channel())
+        >>> voice = speaker.utterance_voice(random.Random(0))
+        >>> abs(voice.pitch - 50) <= 3, abs(voice.rate - 170) <= 8
+        (True, True)
+        """
+        return replace(
+            self.voice,
+            pitch=_clip(self.voice.pitch + rng.randint(-3, 3), 0, 99),
+            rate=_clip(self.voice.rate + rng.randint(-8, 8), 80, 450),
+        )
+
+
+def draw_speakers(
+    count: int,
+    rng: random.Random,
+    languages: tuple[str, ...],
+    taken: set[tuple[str, str]],
+    hard: bool = False,
+) -> list[Speaker]:
+    """Draw ``count`` speakers, alternating sexes, with voices not in ``taken``.
+
+    Arguments
+    ---------
+    count : int
+        Number of speakers.
+    rng : random.Random
+        Source of randomness.
+    languages : tuple of str
+        eSpeak languages (or English accents) to draw from.
+    taken : set of (language, variant)
+        Voices already given to other speakers; updated.
+    hard : bool
+        Harder conditions (LibriSpeech "other"): extreme rates and pitches and
+        a noise floor some 25 dB higher.
+
+    Returns
+    -------
+    list of Speaker
+
+    Example
+    -------
+    >>> taken = set()
+    >>> speakers = draw_speakers(6, random.Random(0), ENGLISH_ACCENTS, taken)
+    >>> len({(s.voice.language, s.voice.variant) for s in speakers}), len(taken)
+    (6, 6)
+    >>> [s.sex for s in speakers]
+    ['F', 'M', 'F', 'M', 'F', 'M']
+    """
+    speakers = []
+    for index in range(count):
+        sex = "F" if index % 2 == 0 else "M"
+        variants = FEMALE_VARIANTS if sex == "F" else MALE_VARIANTS
+        free = [(lang, var) for lang in languages for var in variants]
+        free = [pair for pair in free if pair not in taken]
+        if not free:
+            raise ValueError(
+                f"only {index} distinct {sex} voices are available for "
+                f"{', '.join(languages)}; ask for fewer speakers"
+            )
+        uses = {var: sum(var == used for _, used in taken) for _, var in free}
+        fewest = min(uses.values())
+        language, variant = rng.choice([p for p in free if uses[p[1]] == fewest])
+        taken.add((language, variant))
+        voice = _base_voice(language, variant, fewest, rng, hard)
+        speakers.append(Speaker(voice, sex, _channel(rng, hard)))
+    return speakers
+
+
+def _base_voice(
+    language: str, variant: str, reuse: int, rng: random.Random, hard: bool
+) -> Voice:
+    """Draw base prosody; a variant given again gets another pitch band."""
+    pitch_bands = ((35, 65), (15, 28), (72, 85))
+    low, high = pitch_bands[reuse] if reuse < len(pitch_bands) else (0, 99)
+    rate, pitch = rng.randint(150, 195), rng.randint(low, high)
+    if hard:
+        rate = rng.choice([rng.randint(125, 140), rng.randint(215, 250)])
+        pitch = rng.choice([rng.randint(10, 25), rng.randint(75, 90)])
+    return Voice(language, variant, pitch, rng.randint(35, 65), rate)
+
+
+def _channel(rng: random.Random, hard: bool) -> Channel:
+    noise = rng.uniform(-40.0, -33.0) if hard else rng.uniform(-66.0, -56.0)
+    return Channel(level_dbfs=rng.uniform(-26.0, -18.0), noise_dbfs=noise)
+
+
+def _clip(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
