@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -97,6 +98,12 @@ def test_restart_reuses_manifest_then_recordings_and_new_options_recut(
         manifest.unlink()  # as if the run died after cutting, before the manifest
         prepare_librilight(raw, prep, cut_folder=cut)
     assert read_manifest(manifest) == first_rows
+
+    lost = read_manifest(manifest)[0]["wav"]  # a piece deleted by hand: re-cut
+    os.remove(lost)
+    manifest.unlink()
+    prepare_librilight(raw, prep, cut_folder=cut)
+    assert read_manifest(manifest) == first_rows and os.path.isfile(lost)
 
     prepare_librilight(raw, prep, cut_folder=cut, min_piece_s=5, max_piece_s=12)
     rows = read_manifest(manifest)

@@ -55,7 +55,8 @@ def cut_recording(
     """Cut one recording into ``<out_folder>/<stem>_<k>.flac`` pieces.
 
     Skips the work when ``<out_folder>/<stem>.vad.json`` records the same
-    ``cutting`` options (``min_piece_s``, ``max_piece_s``, ``vad`` as a dict).
+    ``cutting`` options (``min_piece_s``, ``max_piece_s``, ``vad`` as a dict)
+    and all the pieces it lists are still there.
 
     Returns
     -------
@@ -81,7 +82,9 @@ def cut_recording(
     record_file = out_folder / f"{source.stem}.vad.json"
     record = _read_json(record_file)
     if record is not None and record.get("cutting") == cutting:
-        return [(out_folder / name, seconds) for name, seconds in record["pieces"]]
+        pieces = [(out_folder / name, seconds) for name, seconds in record["pieces"]]
+        if all(path.is_file() for path, _ in pieces):
+            return pieces
     signal = load_audio(source, TARGET_SAMPLE_RATE)
     vad = EnergyVad(**cutting["vad"])
     pieces = cut_into_pieces(
