@@ -19,9 +19,11 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from speechbrain.dataio.dataio import load_data_csv
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +206,42 @@ def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
     """
     with open(manifest, newline="", encoding="utf-8") as csv_file:
         return [dict(row) for row in csv.DictReader(csv_file)]
+
+
+def load_manifests(manifests: str | Path | Sequence[str | Path]) -> dict[str, dict]:
+    """Read one or more manifests into SpeechBrain's ``{ID: row}`` form.
+
+    Durations become floats (SpeechBrain's ``load_data_csv``).
+
+    Raises
+    ------
+    FileNotFoundError
+        A manifest is missing.
+    ValueError
+        An ID appears twice, or the manifests hold no item.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "m.csv"
+    >>> _ = write_manifest(path, [{"ID": "a", "duration": 2, "wav": "/a.wav"}], {})
+    >>> load_manifests(path)
+    {'a': {'duration': 2.0, 'wav': '/a.wav'}}
+    """
+    if isinstance(manifests, (str, Path)):
+        manifests = [manifests]
+    data = {}
+    for manifest in manifests:
+        if not Path(manifest).is_file():
+            raise FileNotFoundError(
+                f"Manifest {manifest} not found; run data preparation first."
+            )
+        for utterance_id, row in load_data_csv(str(manifest)).items():
+            if utterance_id in data:
+                raise ValueError(f"ID {utterance_id!r} appears twice ({manifest}).")
+            data[utterance_id] = row
+    if not data:
+        raise ValueError(
+            f"Manifests {[str(path) for path in manifests]} hold no items."
+        )
+    return data

@@ -1,7 +1,7 @@
 """Pre-training data pipeline: dataset, bad-file skipping and dynamic batches.
 
-The chain the pre-training recipe builds (every piece is SpeechBrain's own
-except where a bad file must be survived)::
+The chain the pre-training recipe builds (SpeechBrain's pieces, plus ours
+where a bad file must be survived)::
 
     dataset = make_pretraining_dataset("prep/librilight.csv", max_duration_s=30)
     sampler = make_dynamic_batch_sampler(dataset, max_batch_length_s=360)
@@ -12,18 +12,16 @@ except where a bad file must be survived)::
     # each step: tracker.update(batch) logs and counts the files skipped
 
 **A file that breaks during training** (deleted, truncated or corrupted after
-preparation) must neither stop a week-long run nor vanish unnoticed. Counting
-cannot happen where the file is read: with ``num_workers > 0`` loading and
-collation run in worker processes, whose counters the training process never
-sees. So the information travels with the batch: the audio pipeline turns a
-:class:`~summarymixing.data.audio.BadAudioError` into an empty signal plus a
-reason (``audio_error``); :class:`SkipBadAudio`, the collate function, leaves
-such items out of the padded batch and attaches them as ``batch.skipped``;
-:class:`BadAudioTracker`, in the training process, logs each one by ID, path
-and reason, counts them (its counts are saved in checkpoints) and raises
-:class:`TooManyBadFilesError` once more than ``max_fraction`` of the items
-seen were bad. A batch is never empty: if every item of a batch is bad,
-:class:`SkipBadAudio` substitutes the first readable item of the dataset, so
+preparation) must neither stop a week-long run nor vanish unnoticed. It cannot
+be counted where it is read: with ``num_workers > 0``, loading and collation
+run in worker processes whose counters the training process never sees. So
+the news travels with the batch: the audio pipeline turns a ``BadAudioError``
+into an empty signal plus a reason (``audio_error``); :class:`SkipBadAudio`
+(the collate function) leaves such items out and attaches them as
+``batch.skipped``; :class:`BadAudioTracker`, in the training process, logs them
+by ID, path and reason, counts them (and is checkpointed), and raises
+:class:`TooManyBadFilesError` past ``max_fraction``. A batch is never empty: if
+all its items are bad, the first readable item of the dataset stands in, so
 that under DDP every rank still takes part in the step.
 
 **Resuming.** ``DynamicBatchSampler`` draws its batches from ``seed + epoch``
@@ -45,7 +43,6 @@ from pathlib import Path
 
 import torch
 from speechbrain.dataio.batch import PaddedBatch
-from speechbrain.dataio.dataio import load_data_csv
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.dataio.sampler import DynamicBatchSampler
 from speechbrain.utils.checkpoints import (
@@ -56,6 +53,7 @@ from speechbrain.utils.checkpoints import (
 from speechbrain.utils.data_pipeline import GeneratorDynamicItem
 
 from summarymixing.data.audio import TARGET_SAMPLE_RATE, BadAudioError, load_audio
+from summarymixing.data.manifest import load_manifests
 
 logger = logging.getLogger(__name__)
 
@@ -93,20 +91,6 @@ def _load_signal(wav: str, *segment: str, sample_rate: int):
     yield error
 
 
-def _read_manifests(manifests: Sequence[str | Path]) -> dict[str, dict]:
-    data = {}
-    for manifest in manifests:
-        if not Path(manifest).is_file():
-            raise FileNotFoundError(
-                f"Manifest {manifest} not found; run data preparation first."
-            )
-        for utterance_id, row in load_data_csv(str(manifest)).items():
-            if utterance_id in data:
-                raise ValueError(f"ID {utterance_id!r} appears twice ({manifest}).")
-            data[utterance_id] = row
-    return data
-
-
 def make_pretraining_dataset(
     manifests: str | Path | Sequence[str | Path],
     sample_rate: int = TARGET_SAMPLE_RATE,
@@ -142,11 +126,7 @@ def make_pretraining_dataset(
     >>> dataset[0]["sig"].shape, dataset[0]["audio_error"]
     (torch.Size([16000]), '')
     """
-    if isinstance(manifests, (str, Path)):
-        manifests = [manifests]
-    data = _read_manifests(manifests)
-    if not data:
-        raise ValueError(f"Manifests {list(map(str, manifests))} hold no items.")
+    data = load_manifests(manifests)
     segmented = "start" in next(iter(data.values()))
     item = GeneratorDynamicItem(
         func=functools.partial(_load_signal, sample_rate=sample_rate),
@@ -222,9 +202,8 @@ class SkipBadAudio:
 class BadAudioTracker:
     """Log, count and bound the items skipped by :class:`SkipBadAudio`.
 
-    Call :meth:`update` on every training batch. Counts live in the training
-    process (one tracker per rank under DDP) and are saved in checkpoints when
-    the tracker is added to the checkpointer as a recoverable.
+    Call :meth:`update` on every training batch (one tracker per rank under
+    DDP); add it to the checkpointer as a recoverable to keep counts on resume.
 
     Arguments
     ---------
@@ -259,22 +238,16 @@ class BadAudioTracker:
         for item in skipped:
             self.skipped[item.id] = item
             logger.warning("Skipped %s (%s): %s", item.id, item.path, item.reason)
-        if (
-            self.num_seen >= self.min_items
-            and self.num_skipped > self.max_fraction * self.num_seen
-        ):
-            raise TooManyBadFilesError(self._too_many_message())
+        too_many = self.num_skipped > self.max_fraction * self.num_seen
+        if too_many and self.num_seen >= self.min_items:
+            examples = list(self.skipped.values())[:5]
+            raise TooManyBadFilesError(
+                f"{self.num_skipped} of {self.num_seen} audio items could not be "
+                f"read (more than {self.max_fraction:.1%}), e.g. "
+                + "; ".join(f"{item.path}: {item.reason}" for item in examples)
+                + ". Fix or remove these files and prepare the manifests again."
+            )
         return skipped
-
-    def _too_many_message(self) -> str:
-        examples = "; ".join(
-            f"{item.path}: {item.reason}" for item in list(self.skipped.values())[:5]
-        )
-        return (
-            f"{self.num_skipped} of {self.num_seen} audio items could not be read "
-            f"(more than {self.max_fraction:.1%}), e.g. {examples}. Fix or remove "
-            "these files and prepare the manifests again."
-        )
 
     def summary(self) -> str:
         """One line for the training log.
@@ -313,10 +286,11 @@ def make_dynamic_batch_sampler(
 ) -> DynamicBatchSampler:
     """Build SpeechBrain's ``DynamicBatchSampler`` with batches measured in seconds.
 
-    Items of similar duration are bucketed together and every batch holds at
-    most ``max_batch_length_s`` seconds of audio (an item longer than that gets
-    a batch of its own, which is logged). See the module docstring for
-    ``set_epoch`` and resuming.
+    Items are bucketed by duration; a bucket whose upper boundary is ``b``
+    seconds makes batches of ``int(max_batch_length_s / b)`` items, so a batch
+    holds at most ``max_batch_length_s`` seconds (fewer buckets: emptier
+    batches). An item longer than the budget gets a batch of its own (logged).
+    See the module docstring for ``set_epoch`` and resuming.
 
     Arguments
     ---------
@@ -324,16 +298,8 @@ def make_dynamic_batch_sampler(
         Needs a ``duration`` (seconds) per item.
     max_batch_length_s : float
         Seconds of audio per batch, padding excluded.
-    num_buckets : int
-        Duration buckets; more means less padding, less randomness.
-    shuffle : bool
-        Reshuffle items into batches at every epoch.
-    seed : int
-        Base of the per-epoch seed (``seed + epoch``).
-    batch_ordering : str
-        ``"random"``, ``"ascending"`` or ``"descending"`` (by duration).
-    max_batch_ex : int, optional
-        Cap on the number of items per batch.
+    num_buckets, shuffle, seed, batch_ordering, max_batch_ex
+        As in ``DynamicBatchSampler``; batches are drawn from ``seed + epoch``.
 
     Example
     -------
