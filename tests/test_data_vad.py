@@ -100,6 +100,18 @@ def test_isolated_short_speech_between_long_silences_is_kept_not_dropped():
     assert len(pieces) == 1
     start, end = pieces[0]
     assert start <= 20 * RATE and 23 * RATE <= end
+    assert end - start == 10 * RATE  # widened into the silence to the minimum
+
+
+def test_short_piece_is_widened_only_as_far_as_the_recording_allows():
+    rng = np.random.default_rng(0)
+    signal = 1e-3 * rng.standard_normal(12 * RATE)
+    signal[RATE : 4 * RATE] += 0.3 * np.sin(np.arange(3 * RATE) * 0.2)
+    signal[9 * RATE : 11 * RATE] += 0.3 * np.sin(np.arange(2 * RATE) * 0.2)
+    pieces = cut_into_pieces(signal, RATE, min_piece_s=7, max_piece_s=8)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(signal)
+    assert all(a[1] <= b[0] for a, b in zip(pieces[:-1], pieces[1:], strict=True))
+    assert sum(end - start for start, end in pieces) == len(signal)
 
 
 def test_regions_are_padded_and_short_pauses_filled():

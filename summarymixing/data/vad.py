@@ -29,11 +29,12 @@ in this order of priority: (1) the fewest pieces shorter than ``min_piece_s``,
 (2) the fewest cuts inside speech, (3) the best total cut value, where a cut in
 a silence of ``g`` seconds is worth ``min(g, max_piece_s) − cut_cost_s``: cuts
 go to the longest pauses, and short pauses are cut only when the length limits
-need it. Every piece is at most ``max_piece_s`` long. A piece is shorter than
-``min_piece_s`` only when nothing else is possible (an isolated stretch of
-speech between pauses too long to bridge); a recording shorter than
-``min_piece_s`` that holds speech is kept whole as one piece. A recording in
-which nothing is detected gives no piece.
+need it. Every piece is at most ``max_piece_s`` long. A piece that would be
+shorter than ``min_piece_s`` (an isolated stretch of speech between pauses too
+long to bridge) is widened into the silence around it, as far as its
+neighbours and the recording allow; only then can it stay short. A recording
+shorter than ``min_piece_s`` that holds speech is kept whole as one piece. A
+recording in which nothing is detected gives no piece.
 """
 
 import math
@@ -285,4 +286,21 @@ def cut_into_pieces(
     limits = (round(min_piece_s * sample_rate), round(max_piece_s * sample_rate))
     energy_db = vad.frame_energy_db(signal, sample_rate)
     units, inside_speech = _units(regions, energy_db, vad.hop(sample_rate), limits)
-    return _best_segmentation(units, inside_speech, sample_rate, limits, cut_cost_s)
+    pieces = _best_segmentation(units, inside_speech, sample_rate, limits, cut_cost_s)
+    return _widen_short_pieces(pieces, len(signal), limits[0])
+
+
+def _widen_short_pieces(
+    pieces: list[tuple[int, int]], num_samples: int, min_len: int
+) -> list[tuple[int, int]]:
+    """Widen pieces shorter than ``min_len`` into the silence around them."""
+    widened = []
+    for index, (start, end) in enumerate(pieces):
+        left_room = start - (widened[-1][1] if widened else 0)
+        right_limit = pieces[index + 1][0] if index + 1 < len(pieces) else num_samples
+        right_room = right_limit - end
+        missing = max(min_len - (end - start), 0)
+        left = min(left_room, max(missing // 2, missing - right_room))
+        right = min(right_room, missing - left)
+        widened.append((start - left, end + right))
+    return widened
