@@ -23,7 +23,7 @@ FORMATS = {"flac": ("FLAC", "PCM_16"), "wav": ("WAV", "PCM_16"), "mp3": ("MP3", 
 
 @dataclass(frozen=True)
 class Channel:
-    """Recording conditions: speech level, noise floor and a low-pass tilt.
+    """Recording conditions: speech level, noise floor and spectral tilt.
 
     Arguments
     ---------
@@ -31,14 +31,16 @@ class Channel:
         RMS level of the speech, in dB relative to full scale.
     noise_dbfs : float
         RMS level of the background noise, in dB relative to full scale.
-    lowpass : float
-        Pole of a one-pole low-pass filter applied to the speech, 0 (none) to
-        below 1; models a microphone or codec colouring (VoxCeleb sessions).
+    tilt : float
+        Spectral tilt in (-1, 1): negative is a one-pole low-pass with pole
+        ``-tilt`` (duller: a far microphone, a codec, low vocal effort),
+        positive a pre-emphasis ``x[n] - tilt * x[n - 1]`` (brighter: high
+        vocal effort), 0 leaves the speech as it is.
     """
 
     level_dbfs: float = -22.0
     noise_dbfs: float = -60.0
-    lowpass: float = 0.0
+    tilt: float = 0.0
 
 
 def _dbfs_to_amplitude(dbfs: float) -> float:
@@ -78,8 +80,10 @@ def record(
     (24000, -20)
     """
     signal = speech.astype(np.float64)
-    if channel.lowpass > 0:
-        signal = lfilter([1.0 - channel.lowpass], [1.0, -channel.lowpass], signal)
+    if channel.tilt < 0:
+        signal = lfilter([1.0 + channel.tilt], [1.0, channel.tilt], signal)
+    elif channel.tilt > 0:
+        signal = lfilter([1.0, -channel.tilt], [1.0], signal)
     rms = np.sqrt(np.mean(signal**2)) if len(signal) else 0.0
     if rms > 0:
         signal *= _dbfs_to_amplitude(channel.level_dbfs) / rms

@@ -5,8 +5,9 @@ Layout (``root`` holds the subsets; ours is ``small``)::
     root/small/<speaker>/<book>/<name>.flac
     root/small/<speaker>/<book>/<name>.json
 
-Each file is a reading of many sentences separated by pauses of 0.3 to 1.5 s,
-so that the official VAD cutting has something to cut. The ``.json`` sidecar
+Each file is a reading of sentences separated by pauses of 0.3 to 1.5 s, at
+least 35 s long in ``tiny`` (55 s in ``small``): longer than the 30 s pieces
+of the official VAD cutting, so that cutting is exercised. The ``.json`` sidecar
 has the real fields ``speaker``, ``book_meta``, ``snr`` and
 ``voice_activity`` (a list of ``[start, end]`` seconds, exact here since we know
 where every sentence is).
@@ -14,6 +15,7 @@ where every sentence is).
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +34,14 @@ SUBSET = "small"
 
 @dataclass(frozen=True)
 class Scale:
-    """Speakers, files per speaker and sentences per file."""
+    """Speakers, files per speaker and the least length of a file (seconds)."""
 
     speakers: int
     files: int
-    sentences: int
+    min_seconds: float
 
 
-SCALES = {"tiny": Scale(2, 2, 4), "small": Scale(8, 2, 16)}
+SCALES = {"tiny": Scale(2, 1, 35.0), "small": Scale(8, 2, 55.0)}
 
 
 def build(root: Path, size: str, seed: int, progress: bool) -> None:
@@ -58,7 +60,7 @@ def build(root: Path, size: str, seed: int, progress: bool) -> None:
     rng = corpus_rng(NAME, seed, "plan")
     speakers = draw_speakers(scale.speakers, rng, ENGLISH_ACCENTS, set())
     speaker_ids = rng.sample(range(10, 12000), scale.speakers)
-    bar = progress_bar(scale.speakers * scale.files * scale.sentences, NAME, progress)
+    bar = progress_bar(scale.speakers * scale.files, NAME, progress)
     for speaker, speaker_id in zip(speakers, speaker_ids, strict=True):
         title = f"the {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
         author = rng.choice(NAMES)
@@ -66,9 +68,8 @@ def build(root: Path, size: str, seed: int, progress: bool) -> None:
         for part in range(1, scale.files + 1):
             name = f"{part:02d}_{author}_{title.replace(' ', '_')}_64kb"
             folder = root / SUBSET / str(speaker_id) / book
-            sentences = [english_sentence(rng) for _ in range(scale.sentences)]
             file_seed = stable_seed(NAME, seed, speaker_id, book, part)
-            samples, activity = _read_aloud(sentences, speaker, file_seed, bar)
+            samples, activity = _read_aloud(speaker, file_seed, scale.min_seconds)
             write_audio(folder / f"{name}.flac", samples, "flac")
             meta = {
                 "speaker": str(speaker_id),
@@ -86,17 +87,21 @@ def build(root: Path, size: str, seed: int, progress: bool) -> None:
                 "voice_activity": activity,
             }
             (folder / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+            bar.update()
     bar.close()
 
 
 def _read_aloud(
-    sentences: list[str], speaker: Speaker, file_seed: int, bar
+    speaker: Speaker, file_seed: int, min_seconds: float
 ) -> tuple[np.ndarray, list[list[float]]]:
-    """Concatenate the spoken sentences with noisy pauses; return the VAD."""
-    rng = corpus_rng(NAME, file_seed, "pauses")
+    """Read sentences with noisy pauses until ``min_seconds``; return the VAD."""
+    rng = corpus_rng(NAME, file_seed, "reading")
     pieces = [noise_floor(rng.uniform(0.3, 0.8), speaker.channel.noise_dbfs, file_seed)]
     activity, position = [], len(pieces[0])
-    for index, sentence in enumerate(sentences):
+    for index in itertools.count():
+        if position >= min_seconds * SAMPLE_RATE:
+            break
+        sentence = english_sentence(rng)
         sentence_seed = stable_seed(file_seed, index)
         speech = synthesize(sentence, speaker.utterance_voice(rng), sentence_seed)
         samples = record(speech.samples, speaker.channel, sentence_seed)
@@ -111,7 +116,6 @@ def _read_aloud(
         )
         pieces += [samples, pause]
         position += len(samples) + len(pause)
-        bar.update()
     return np.concatenate(pieces), activity
 
 

@@ -8,8 +8,8 @@ Layout (``root`` is what the real recipes call ``data_folder``)::
 
 Transcript lines are ``<utterance id> <TEXT IN UPPER CASE>``. As in the real
 corpus, every split has its own speakers and its own sentences, and the
-``*-other`` splits are harder: extreme speaking rates and pitches and a noise
-floor about 25 dB higher.
+``*-other`` splits are harder: extreme speaking rates and pitches and a
+signal-to-noise ratio of 15-22 dB (35-45 dB in the clean splits).
 """
 
 from __future__ import annotations

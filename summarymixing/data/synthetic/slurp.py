@@ -12,7 +12,8 @@ One JSON object per line with the real fields ``slurp_id``, ``sentence``,
 ``entities`` and ``recordings`` (``file``, ``wer``, ``ent_wer``, ``status``).
 Splits never share a sentence. In ``small`` each training command is recorded
 twice, as in the real corpus: once close-talk (``-headset``) and once by
-another speaker in a far-field channel (more noise, duller spectrum).
+another speaker in a far-field channel (18-25 dB signal-to-noise ratio, duller
+spectrum).
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def _speak(
     speech = synthesize(command.sentence, speaker.utterance_voice(rng), utterance_seed)
     channel = speaker.channel
     if take > 0:
-        channel = replace(channel, noise_dbfs=rng.uniform(-45.0, -38.0), lowpass=0.5)
+        noise = channel.level_dbfs - rng.uniform(18.0, 25.0)
+        channel = replace(channel, noise_dbfs=noise, tilt=-0.5)
     samples = record(
         speech.samples, channel, utterance_seed, rng.uniform(0.2, 0.6), 0.3
     )

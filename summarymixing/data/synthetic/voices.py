@@ -98,7 +98,7 @@ def draw_speakers(
         Voices already given to other speakers; updated.
     hard : bool
         Harder conditions (LibriSpeech "other"): extreme rates and pitches and
-        a noise floor some 25 dB higher.
+        a signal-to-noise ratio of 15-22 dB instead of 35-45 dB.
 
     Returns
     -------
@@ -147,8 +147,10 @@ def _base_voice(
 
 
 def _channel(rng: random.Random, hard: bool) -> Channel:
-    noise = rng.uniform(-40.0, -33.0) if hard else rng.uniform(-66.0, -56.0)
-    return Channel(level_dbfs=rng.uniform(-26.0, -18.0), noise_dbfs=noise)
+    """Speech at -30 to -21 dBFS; noise 35-45 dB below it (15-22 dB if hard)."""
+    level = rng.uniform(-30.0, -21.0)
+    snr = rng.uniform(15.0, 22.0) if hard else rng.uniform(35.0, 45.0)
+    return Channel(level_dbfs=level, noise_dbfs=level - snr)
 
 
 def _clip(value: int, low: int, high: int) -> int:

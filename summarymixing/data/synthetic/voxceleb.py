@@ -9,8 +9,8 @@ Layout (``root`` is what the real recipes call ``data_folder``)::
 As in the real corpus, the verification speakers (``id10270`` onwards) never
 appear in training (``id10001`` onwards). A speaker is one eSpeak accent and
 variant with a fixed pitch, range and rate; each video has its own recording
-channel (level, noise floor, low-pass colouring), so that a verifier has to
-recognise the voice across sessions and not the session. Trial paths are
+channel (level, a signal-to-noise ratio of 20-40 dB, spectral tilt), so that a
+verifier has to recognise the voice across sessions and not the session. Trial paths are
 relative to ``root/wav``, like ``veri_test2.txt``.
 """
 
@@ -129,10 +129,9 @@ def _write_speaker(
     per_video = len(sentences) // videos
     for _ in range(videos):
         video = "".join(rng.choices(string.ascii_letters + string.digits + "_-", k=11))
+        level = speaker.channel.level_dbfs + rng.uniform(-4.0, 4.0)
         channel = Channel(
-            level_dbfs=speaker.channel.level_dbfs + rng.uniform(-4.0, 4.0),
-            noise_dbfs=rng.uniform(-62.0, -42.0),
-            lowpass=rng.uniform(0.0, 0.6),
+            level, level - rng.uniform(20.0, 40.0), rng.uniform(-0.6, 0.3)
         )
         for number in range(1, per_video + 1):
             relative = f"{speaker_id}/{video}/{number:05d}.wav"
