@@ -167,7 +167,7 @@ class ConformerEncoderLayer(nn.Module):
         padding = None
         if src_key_padding_mask is not None:
             padding = src_key_padding_mask.unsqueeze(-1)
-        x = x + 0.5 * self.ffn_module1(x)
+        x = torch.add(x, self.ffn_module1(x), alpha=0.5)
         mixed, attention = apply_mixer(
             self.mha_layer,
             self.norm1(x),
@@ -178,7 +178,7 @@ class ConformerEncoderLayer(nn.Module):
         )
         x = x + mixed
         x = x + self.convolution_module(x, padding, dynchunktrain_config)
-        return self.norm2(x + 0.5 * self.ffn_module2(x)), attention
+        return self.norm2(torch.add(x, self.ffn_module2(x), alpha=0.5)), attention
 
     def forward_streaming(
         self, x: torch.Tensor, context: ConformerLayerStreamingContext
@@ -197,13 +197,13 @@ class ConformerEncoderLayer(nn.Module):
         torch.Tensor
             ``(B, C, d_model)``.
         """
-        x = x + 0.5 * self.ffn_module1(x)
+        x = torch.add(x, self.ffn_module1(x), alpha=0.5)
         x = x + self.mha_layer.forward_streaming(self.norm1(x), context.summary)
         conv, context.conv_left_context = self.convolution_module.forward_streaming(
             x, context.conv_left_context
         )
         x = x + conv
-        return self.norm2(x + 0.5 * self.ffn_module2(x))
+        return self.norm2(torch.add(x, self.ffn_module2(x), alpha=0.5))
 
 
 class ConformerEncoder(nn.Module):

@@ -1,0 +1,316 @@
+"""Forward+backward time and peak memory: SummaryMixing against the alternatives.
+
+Two comparisons, at the paper's size by default (12 layers, d 768, FFN 3072,
+8 heads, kernel 31), batch 1, for utterances of 5, 10, 20 and 30 s (50 frames/s):
+
+* layer: our ``SummaryMixing`` layer against the straightforward formula (the
+  summary repeated on every frame, concatenated to ``f(x_t)``, ``c`` applied to
+  the ``T x 2d`` result), both with the same ``f``, ``s`` and ``c``;
+* encoder: our ``ConformerEncoder`` with SummaryMixing, regularMHA and
+  RelPosMHAXL.
+
+Configurations are timed alternately (round-robin inside every repeat, the
+starting configuration rotating) so that machine noise hits all of them alike;
+the median over repeats is reported. Peak memory is CUDA's
+``max_memory_allocated`` on GPU; on CPU, each configuration runs one
+forward+backward in a fresh subprocess and reports the growth of its peak
+resident memory (``ru_maxrss``) over its resident memory just before.
+
+Usage:
+    python benchmarks/encoder_speed.py                    # paper size, CPU, fp32
+    python benchmarks/encoder_speed.py --device cuda --dtype bf16
+    python benchmarks/encoder_speed.py --layers 2 --d-model 128 --d-ffn 512 \
+        --lengths-s 1 2 --repeats 1                       # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from speechbrain.nnet.attention import RelPosEncXL
+from torch import nn
+
+from summarymixing.encoders import ConformerEncoder
+from summarymixing.layers.summary_mixing import SummaryMixing
+
+FRAMES_PER_SECOND = 50
+ENCODER_MIXERS = ("SummaryMixing", "regularMHA", "RelPosMHAXL")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lengths-s", type=float, nargs="+", default=[5, 10, 20, 30])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="fp32")
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--d-model", type=int, default=768)
+    parser.add_argument("--d-ffn", type=int, default=3072)
+    parser.add_argument("--nhead", type=int, default=8)
+    parser.add_argument("--kernel-size", type=int, default=31)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--parts", nargs="+", choices=["layer", "encoder"],
+                        default=["layer", "encoder"])  # fmt: skip
+    parser.add_argument("--no-memory", action="store_true", help="skip memory")
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/out/encoder_speed")
+    )
+    return parser.parse_args(argv)
+
+
+class PlainSummaryMixing(nn.Module):
+    """The equations as written, sharing ``f``, ``s`` and ``c`` with ``layer``."""
+
+    def __init__(self, layer: SummaryMixing) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layer
+        local = layer.local_norm(layer.local_proj(x))
+        mean = layer.summary_norm(layer.summary_proj(x).mean(dim=1, keepdim=True))
+        repeated = mean.repeat(1, x.shape[1], 1)
+        concatenated = layer.dropout(torch.cat([local, repeated], dim=-1))
+        return layer.combiner_activation(layer.combiner(concatenated))
+
+
+@dataclass
+class Case:
+    """One configuration: how to build it and how to run it on an input."""
+
+    part: str
+    name: str
+    build: Callable[[], nn.Module]
+    run: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
+def summary_mixing_layer(args: argparse.Namespace) -> SummaryMixing:
+    return SummaryMixing(args.d_model, nhead=args.nhead, global_dropout=args.dropout)
+
+
+def conformer(args: argparse.Namespace, attention_type: str) -> ConformerEncoder:
+    return ConformerEncoder(
+        args.layers, args.d_model, args.d_ffn, args.nhead, args.kernel_size,
+        dropout=args.dropout, attention_type=attention_type,
+    )  # fmt: skip
+
+
+def run_encoder(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    pos_embs = None
+    if model.attention_type == "RelPosMHAXL":
+        pos_embs = RelPosEncXL(x.shape[-1]).to(x.device)(x)
+    return model(x, pos_embs=pos_embs)[0]
+
+
+def make_cases(args: argparse.Namespace) -> list[Case]:
+    cases = []
+    if "layer" in args.parts:
+        cases += [
+            Case("layer", "SummaryMixing layer",
+                 lambda: summary_mixing_layer(args), lambda m, x: m(x)),
+            Case("layer", "plain formula",
+                 lambda: PlainSummaryMixing(summary_mixing_layer(args)),
+                 lambda m, x: m(x)),
+        ]  # fmt: skip
+    if "encoder" in args.parts:
+        for mixer in ENCODER_MIXERS:
+            cases.append(
+                Case(
+                    "encoder",
+                    mixer,
+                    lambda mixer=mixer: conformer(args, mixer),
+                    run_encoder,
+                )
+            )
+    return cases
+
+
+def step(
+    case: Case, model: nn.Module, x: torch.Tensor, args: argparse.Namespace
+) -> None:
+    """One training step's compute: forward, backward, gradients dropped."""
+    with torch.autocast(args.device, DTYPES[args.dtype], enabled=args.dtype != "fp32"):
+        out = case.run(model, x)
+    out.float().square().mean().backward()
+    model.zero_grad(set_to_none=True)
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_round_robin(
+    cases: list[Case],
+    models: list[nn.Module],
+    x: torch.Tensor,
+    args: argparse.Namespace,
+) -> tuple[list[list[float]], list[float | None]]:
+    """Seconds per step of every case (alternating), and CUDA peak MiB."""
+    times: list[list[float]] = [[] for _ in cases]
+    peaks: list[float | None] = [None] * len(cases)
+    for repeat in range(args.warmup + args.repeats):
+        start = repeat % len(cases)
+        for index in list(range(start, len(cases))) + list(range(start)):
+            if args.device == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+                before = torch.cuda.memory_allocated()
+            synchronize(args.device)
+            tic = time.perf_counter()
+            step(cases[index], models[index], x, args)
+            synchronize(args.device)
+            if repeat >= args.warmup:
+                times[index].append(time.perf_counter() - tic)
+            if args.device == "cuda":
+                peak = (torch.cuda.max_memory_allocated() - before) / 2**20
+                peaks[index] = max(peaks[index] or 0.0, peak)
+    return times, peaks
+
+
+def resident_mib() -> float:
+    """Return the resident memory of this process (MiB), from /proc/self/statm."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def cpu_peak_probe(
+    part: str, name: str, frames: int, args: argparse.Namespace
+) -> float:
+    """Run in a fresh process: peak resident growth (MiB) over one step.
+
+    A first step on 8 frames initialises the libraries' lazy buffers, so that
+    the growth measured is the step's own memory.
+    """
+    torch.manual_seed(0)
+    case = next(c for c in make_cases(args) if (c.part, c.name) == (part, name))
+    model = case.build().train()
+    step(case, model, torch.randn(args.batch_size, 8, args.d_model), args)
+    x = torch.randn(args.batch_size, frames, args.d_model)
+    before = resident_mib()
+    step(case, model, x, args)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+
+
+def cpu_peak_mib(case: Case, frames: int, args: argparse.Namespace) -> float:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, maxtasksperchild=1) as pool:
+        return pool.apply(cpu_peak_probe, (case.part, case.name, frames, args))
+
+
+def ratio(rows: list[dict], row: dict, name: str) -> float | None:
+    for other in rows:
+        if (other["part"], other["config"], other["frames"]) == (
+            row["part"], name, row["frames"]
+        ):  # fmt: skip
+            return row["median_s"] / other["median_s"]
+    return None
+
+
+def measure(args: argparse.Namespace) -> list[dict]:
+    torch.manual_seed(0)
+    cases = make_cases(args)
+    models = [case.build().to(args.device).train() for case in cases]
+    rows = []
+    for seconds in args.lengths_s:
+        frames = int(round(seconds * FRAMES_PER_SECOND))
+        x = torch.randn(args.batch_size, frames, args.d_model, device=args.device)
+        times, peaks = time_round_robin(cases, models, x, args)
+        for case, case_times, peak in zip(cases, times, peaks, strict=True):
+            if peak is None and args.device == "cpu" and not args.no_memory:
+                peak = cpu_peak_mib(case, frames, args)
+            rows.append({
+                "part": case.part, "config": case.name, "length_s": seconds,
+                "frames": frames, "median_s": statistics.median(case_times),
+                "min_s": min(case_times), "peak_mib": peak,
+            })  # fmt: skip
+        print(f"measured {seconds:g} s ({frames} frames)", flush=True)
+    for row in rows:
+        row["vs_regularMHA"] = ratio(rows, row, "regularMHA")
+        row["vs_RelPosMHAXL"] = ratio(rows, row, "RelPosMHAXL")
+        row["vs_plain"] = ratio(rows, row, "plain formula")
+    return rows
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(rows: list[dict], args: argparse.Namespace) -> None:
+    memory = ("CUDA max_memory_allocated growth" if args.device == "cuda"
+              else "peak RSS growth in a fresh subprocess (ru_maxrss)")  # fmt: skip
+    memory += " over one step: activations, gradients and workspace"
+    print(f"\ndevice {args.device}, {torch.get_num_threads()} threads, {args.dtype}, "
+          f"B={args.batch_size}, {args.layers} layers, d {args.d_model}, FFN "
+          f"{args.d_ffn}, {args.nhead} heads, kernel {args.kernel_size}; "
+          f"median of {args.repeats}; memory = {memory}")  # fmt: skip
+    header = "| part | config | length (s) | frames | time (s) | vs regularMHA "
+    header += "| vs RelPosMHAXL | vs plain | peak MiB |"
+    print(header + "\n|" + "---|" * 9)
+    for row in rows:
+        cells = [
+            row["part"],
+            row["config"],
+            format(row["length_s"], "g"),
+            str(row["frames"]),
+            format(row["median_s"], ".3f"),
+        ]
+        cells += [
+            fmt(row[key], ".2f")
+            for key in ("vs_regularMHA", "vs_RelPosMHAXL", "vs_plain")
+        ]
+        cells.append(fmt(row["peak_mib"], ".0f"))
+        print("| " + " | ".join(cells) + " |")  # fmt: skip
+
+
+def write_outputs(rows: list[dict], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.with_suffix(".csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, (time_axis, memory_axis) = pyplot.subplots(1, 2, figsize=(11, 4))
+    for part, config in dict.fromkeys((r["part"], r["config"]) for r in rows):
+        mine = [r for r in rows if (r["part"], r["config"]) == (part, config)]
+        lengths = [r["length_s"] for r in mine]
+        label = f"{part}: {config}"
+        time_axis.plot(lengths, [r["median_s"] for r in mine], "o-", label=label)
+        if all(r["peak_mib"] is not None for r in mine):
+            memory_axis.plot(lengths, [r["peak_mib"] for r in mine], "o-", label=label)
+    time_axis.set(xlabel="utterance length (s)", ylabel="forward+backward (s)")
+    memory_axis.set(xlabel="utterance length (s)", ylabel="peak memory growth (MiB)")
+    time_axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out.with_suffix(".png"), dpi=120)
+    print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.png')}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(
+            "--device cuda requested but torch.cuda.is_available() is False"
+        )
+    rows = measure(args)
+    print_table(rows, args)
+    write_outputs(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
