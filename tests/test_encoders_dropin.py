@@ -16,7 +16,7 @@ from speechbrain.lobes.models.transformer.TransformerASR import (
 )
 
 YAML_PATH = Path(__file__).parent / "yaml" / "asr_dropin.yaml"
-OUR_TARGET = "!new:summarymixing.encoders.ConformerEncoder"
+OUR_TARGET = "!new:summarymixing.ConformerEncoder"
 SPEECHBRAIN_TARGET = (
     "!new:speechbrain.lobes.models.transformer.Conformer.ConformerEncoder"
 )
