@@ -85,10 +85,20 @@ class PretrainBrain(sb.Brain):
         return 0
 
     def compute_forward(self, batch, stage: sb.Stage) -> dict[str, torch.Tensor]:
-        """Run the pre-training objective on one padded batch."""
+        """Run the pre-training objective; loss terms per masked frame.
+
+        The pre-trainer sums the losses over masked frames (so that the diversity
+        term is scaled by their number, design.md §1). Dividing the terms by that
+        number here makes the gradient independent of the batch size, so that
+        the paper's gradient clipping (max norm 100) is not hit at every step.
+        """
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
-        return self.modules.pretrainer(wavs, wav_lens)
+        outputs = self.modules.pretrainer(wavs, wav_lens)
+        frames = outputs["num_masked"].clamp(min=1)
+        for name in ("loss", "contrastive", "diversity"):
+            outputs[name] = outputs[name] / frames
+        return outputs
 
     def compute_objectives(
         self, outputs: dict[str, torch.Tensor], batch, stage: sb.Stage
