@@ -2,6 +2,7 @@
 
 import csv
 import json
+import multiprocessing
 import re
 import subprocess
 import sys
@@ -355,3 +356,21 @@ def test_command_line_in_a_fresh_process_matches_the_library(tiny_corpora, tmp_p
     for clip in sorted((reference / "clips").iterdir()):
         assert (ours / "clips" / clip.name).read_bytes() == clip.read_bytes()
     assert (ours / "train.tsv").read_bytes() == (reference / "train.tsv").read_bytes()
+
+
+def _build_in_child(out):
+    build_corpus("librilight", out, "tiny", progress=False)
+
+
+def test_concurrent_builds_wait_for_one_another(tiny_corpora, tmp_path):
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_build_in_child, args=(tmp_path,)) for _ in "ab"]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    ours, reference = root(tmp_path, "librilight"), root(tiny_corpora, "librilight")
+    for path in sorted(reference.rglob("*.flac")):
+        assert (ours / path.relative_to(reference)).read_bytes() == path.read_bytes()
+    assert json.loads((ours / STAMP).read_text())["complete"]

@@ -146,5 +146,10 @@ def write_audio(path: Path, samples: np.ndarray, audio_format: str) -> None:
             f"valid formats: {', '.join(FORMATS)}"
         )
     container, subtype = FORMATS[audio_format]
+    if container not in sf.available_formats():
+        raise RuntimeError(
+            f"this libsndfile ({sf.__libsndfile_version__}) cannot write {container}; "
+            "MP3 needs libsndfile >= 1.1: pip install --upgrade soundfile"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), samples, SAMPLE_RATE, format=container, subtype=subtype)

@@ -5,15 +5,19 @@ root: first marked incomplete, and marked complete as the very last step. A
 later call with the same corpus, size and seed finds the complete stamp and
 returns at once (how a recipe restarted after a crash avoids re-synthesising);
 an incomplete stamp means an interrupted build of ours, which is removed and
-redone. A folder without our stamp is never written into.
+redone. A folder without our stamp is never written into. Builds of the same
+corpus in several processes at once (every rank of a DDP job, say) are
+serialised by a lock file next to the corpus: one builds, the others reuse.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import buckeye, commonvoice, iemocap, librilight, librispeech, slurp, voxceleb
@@ -94,12 +98,29 @@ def build_corpus(
     folder, builder = _BUILDERS[name]
     root = Path(out_dir) / folder
     wanted = {"corpus": name, "size": size, "seed": seed, "version": _FORMAT_VERSION}
-    if _prepare_root(root, wanted):
-        return root
-    _write_stamp(root, {**wanted, "complete": False})
-    builder(root, size, seed, progress)
-    _write_stamp(root, {**wanted, "complete": True})
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(root.parent / f".{root.name}.synthetic.lock"):
+        if _prepare_root(root, wanted):
+            return root
+        _write_stamp(root, {**wanted, "complete": False})
+        builder(root, size, seed, progress)
+        _write_stamp(root, {**wanted, "complete": True})
     return root
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (released if the process dies).
+
+    Concurrent builds of one corpus (one per DDP rank, say) wait for the
+    first one and then reuse its corpus.
+    """
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _prepare_root(root: Path, wanted: dict) -> bool:
