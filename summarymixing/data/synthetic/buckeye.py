@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .audio import noise_floor, record, speech_end, write_audio
 from .common import corpus_rng, draw_unique, progress_bar, stable_seed
@@ -91,7 +92,7 @@ def _write_session(
     interviewer: Speaker,
     sentences: list[str],
     seed: int,
-    bar,
+    bar: tqdm,
 ) -> None:
     rng = corpus_rng(NAME, stable_seed(seed, session), "session")
     noise = speaker.channel.noise_dbfs

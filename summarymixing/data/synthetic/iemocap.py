@@ -37,10 +37,12 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .audio import record, write_audio
 from .common import corpus_rng, draw_unique, progress_bar, stable_seed
 from .text_english import english_sentence, written_form
-from .tts import SAMPLE_RATE, synthesize
+from .tts import SAMPLE_RATE, Voice, synthesize
 from .voices import ENGLISH_ACCENTS, Speaker, draw_speakers
 
 NAME = "iemocap"
@@ -160,13 +162,12 @@ def _turns(scale: Scale, rng: random.Random) -> list[tuple[str, str]]:
     ]
 
 
-def styled_voice(speaker: Speaker, emotion: str, rng: random.Random):
+def styled_voice(speaker: Speaker, emotion: str, rng: random.Random) -> Voice:
     """Return the speaker's voice in the style of ``emotion``, a little jittered.
 
     Example
     -------
     >>> from .audio import Channel
-    >>> from .tts import Voice
     >>> speaker = Speaker(Voice(pitch=50, rate=170), "F", Channel())
     >>> sad = styled_voice(speaker, "sad", random.Random(0))
     >>> happy = styled_voice(speaker, "hap", random.Random(0))
@@ -185,7 +186,16 @@ def styled_voice(speaker: Speaker, emotion: str, rng: random.Random):
     )
 
 
-def _write_dialog(session, dialog, pair, turns, sentences, seed, bar) -> None:
+def _write_dialog(
+    session: Path,
+    dialog: str,
+    pair: dict[str, Speaker],
+    turns: list[tuple[str, str]],
+    sentences: list[str],
+    seed: int,
+    bar: tqdm,
+) -> None:
+    """Synthesise one dialog's turns; write its EmoEvaluation and transcript."""
     rng = corpus_rng(NAME, stable_seed(seed, dialog), "timeline")
     evaluation = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
     transcript, counters, clock = [], {"F": 0, "M": 0}, rng.uniform(1.0, 3.0)
@@ -219,15 +229,11 @@ def _write_dialog(session, dialog, pair, turns, sentences, seed, bar) -> None:
         line = f"{utterance} [{start:08.4f}-{end:08.4f}]: {written_form(sentence)}"
         transcript.append(line)
         bar.update()
-    folder = session / "dialog"
-    (folder / "EmoEvaluation").mkdir(parents=True, exist_ok=True)
-    (folder / "transcriptions").mkdir(parents=True, exist_ok=True)
-    (folder / "EmoEvaluation" / f"{dialog}.txt").write_text(
-        "\n".join(evaluation) + "\n"
-    )
-    (folder / "transcriptions" / f"{dialog}.txt").write_text(
-        "\n".join(transcript) + "\n"
-    )
+    for kind, lines in (("EmoEvaluation", evaluation), ("transcriptions", transcript)):
+        (session / "dialog" / kind).mkdir(parents=True, exist_ok=True)
+        (session / "dialog" / kind / f"{dialog}.txt").write_text(
+            "\n".join(lines) + "\n"
+        )
 
 
 def _annotations(emotion: str, rng: random.Random) -> list[str]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .audio import record, write_audio
 from .common import corpus_rng, draw_unique, progress_bar, stable_seed
 from .text_english import english_sentence
@@ -105,7 +107,7 @@ def build(root: Path, size: str, seed: int, progress: bool) -> None:
 
 
 def _write_chapter(
-    chapter: Path, speaker: Speaker, sentences: list[str], seed: int, bar
+    chapter: Path, speaker: Speaker, sentences: list[str], seed: int, bar: tqdm
 ) -> float:
     """Synthesise one chapter; return its duration in seconds."""
     prefix = f"{chapter.parent.name}-{chapter.name}"

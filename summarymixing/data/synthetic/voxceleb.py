@@ -21,6 +21,8 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .audio import Channel, record, write_audio
 from .common import (
     corpus_rng,
@@ -121,7 +123,7 @@ def _write_speaker(
     videos: int,
     seed: int,
     rng: random.Random,
-    bar,
+    bar: tqdm,
 ) -> list[str]:
     """Synthesise all videos of one speaker; return paths relative to ``wav``."""
     written = []
