@@ -13,8 +13,9 @@ Configurations are timed alternately (round-robin inside every repeat, the
 starting configuration rotating) so that machine noise hits all of them alike;
 the median over repeats is reported. Peak memory is CUDA's
 ``max_memory_allocated`` on GPU; on CPU, each configuration runs one
-forward+backward in a fresh subprocess and reports the growth of its peak
-resident memory (``ru_maxrss``) over its resident memory just before.
+forward+backward in a fresh subprocess and reports how far its peak resident
+memory rose above its resident memory just before the step (the peak is reset
+there, see ``_timing.py``, so that import and model-building peaks do not count).
 
 Usage:
     python benchmarks/encoder_speed.py                    # paper size, CPU, fp32
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -36,6 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from _timing import (
+    fmt,
+    peak_resident_mib,
+    reset_peak_resident,
+    resident_mib,
+    rotation,
+    synchronize,
+)
 from speechbrain.nnet.attention import RelPosEncXL
 from torch import nn
 
@@ -147,11 +155,6 @@ def step(
     model.zero_grad(set_to_none=True)
 
 
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
 def time_round_robin(
     cases: list[Case],
     models: list[nn.Module],
@@ -162,8 +165,7 @@ def time_round_robin(
     times: list[list[float]] = [[] for _ in cases]
     peaks: list[float | None] = [None] * len(cases)
     for repeat in range(args.warmup + args.repeats):
-        start = repeat % len(cases)
-        for index in list(range(start, len(cases))) + list(range(start)):
+        for index in rotation(repeat, len(cases)):
             if args.device == "cuda":
                 torch.cuda.reset_peak_memory_stats()
                 before = torch.cuda.memory_allocated()
@@ -179,12 +181,6 @@ def time_round_robin(
     return times, peaks
 
 
-def resident_mib() -> float:
-    """Return the resident memory of this process (MiB), from /proc/self/statm."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 2**20
-
-
 def cpu_peak_probe(
     part: str, name: str, frames: int, args: argparse.Namespace
 ) -> float:
@@ -198,9 +194,14 @@ def cpu_peak_probe(
     model = case.build().train()
     step(case, model, torch.randn(args.batch_size, 8, args.d_model), args)
     x = torch.randn(args.batch_size, frames, args.d_model)
+    if not reset_peak_resident():
+        raise SystemExit(
+            "cannot reset the peak resident memory (/proc/self/clear_refs is not "
+            "writable here); run with --no-memory"
+        )
     before = resident_mib()
     step(case, model, x, args)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    return peak_resident_mib() - before
 
 
 def cpu_peak_mib(case: Case, frames: int, args: argparse.Namespace) -> float:
@@ -218,8 +219,18 @@ def ratio(rows: list[dict], row: dict, name: str) -> float | None:
     return None
 
 
+def check_plain_formula(args: argparse.Namespace) -> None:
+    """Make sure the two layers compared compute the same thing (eval mode)."""
+    layer = summary_mixing_layer(args).eval()
+    x = torch.randn(1, 50, args.d_model)
+    with torch.no_grad():
+        torch.testing.assert_close(PlainSummaryMixing(layer)(x), layer(x))
+
+
 def measure(args: argparse.Namespace) -> list[dict]:
     torch.manual_seed(0)
+    if "layer" in args.parts:
+        check_plain_formula(args)
     cases = make_cases(args)
     models = [case.build().to(args.device).train() for case in cases]
     rows = []
@@ -243,13 +254,9 @@ def measure(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     memory = ("CUDA max_memory_allocated growth" if args.device == "cuda"
-              else "peak RSS growth in a fresh subprocess (ru_maxrss)")  # fmt: skip
+              else "peak RSS growth in a fresh subprocess (VmHWM)")  # fmt: skip
     memory += " over one step: activations, gradients and workspace"
     print(f"\ndevice {args.device}, {torch.get_num_threads()} threads, {args.dtype}, "
           f"B={args.batch_size}, {args.layers} layers, d {args.d_model}, FFN "
