@@ -302,6 +302,8 @@ def write_outputs(rows: list[dict], out: Path) -> None:
             memory_axis.plot(lengths, [r["peak_mib"] for r in mine], "o-", label=label)
     time_axis.set(xlabel="utterance length (s)", ylabel="forward+backward (s)")
     memory_axis.set(xlabel="utterance length (s)", ylabel="peak memory growth (MiB)")
+    time_axis.set_yscale("log")
+    memory_axis.set_yscale("log")
     time_axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(out.with_suffix(".png"), dpi=120)
