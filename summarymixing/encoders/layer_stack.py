@@ -113,7 +113,7 @@ def run_layers(
 
     Example
     -------
-    >>> from summarymixing.encoders.conformer import ConformerEncoderLayer
+    >>> from summarymixing.encoders.conformer_layer import ConformerEncoderLayer
     >>> layers = nn.ModuleList([ConformerEncoderLayer(8, 16, 2, kernel_size=3)] * 2)
     >>> _ = layers.train()
     >>> out, attention, hidden = run_layers(
