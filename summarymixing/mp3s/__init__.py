@@ -1,0 +1,71 @@
+"""MP3S downstream probing: frozen upstream, learned layer weights, probes.
+
+Data flow of one task::
+
+    wavs ──► WeightedLayerFeatures (frozen upstream, softmax-weighted layers)
+         ──► (features, padding_mask) ──► probe ──► logits / embeddings
+         ──► ctc_loss / cross-entropy / AAMSoftmaxLoss ──► metrics
+
+Padding masks are ``True`` on padded frames throughout; every probe gives a
+padded utterance (in eval mode) what it gives the utterance alone.
+"""
+
+from summarymixing.mp3s.contextnet_probe import ContextNetCTCProbe
+from summarymixing.mp3s.ctc import ctc_greedy_decode, ctc_loss
+from summarymixing.mp3s.ctc_probes import BiLSTMCTCProbe, LinearCTCProbe
+from summarymixing.mp3s.metrics import (
+    accuracy,
+    equal_error_rate,
+    error_rate,
+    min_detection_cost,
+)
+from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
+from summarymixing.mp3s.padding import masked_mean, zero_padding
+from summarymixing.mp3s.speaker_embedders import ECAPAEmbedder, XvectorEmbedder
+from summarymixing.mp3s.ssl_features import WeightedLayerFeatures, count_hidden_states
+from summarymixing.mp3s.tokenizers import (
+    CharacterTokenizer,
+    SentencePieceTokenizer,
+    load_or_build_character_tokenizer,
+    train_bpe_tokenizer,
+)
+from summarymixing.mp3s.upstreams import (
+    HuggingFaceWav2Vec2Upstream,
+    upstream_from_folder,
+)
+from summarymixing.mp3s.utterance_probes import (
+    AAMSoftmaxLoss,
+    BiLSTMLinearProbe,
+    EmbeddingClassifierProbe,
+    MeanPoolLinearProbe,
+)
+
+__all__ = [
+    "AAMSoftmaxLoss",
+    "BiLSTMCTCProbe",
+    "BiLSTMLinearProbe",
+    "CharacterTokenizer",
+    "ContextNetCTCProbe",
+    "ECAPAEmbedder",
+    "EmbeddingClassifierProbe",
+    "HuggingFaceWav2Vec2Upstream",
+    "LinearCTCProbe",
+    "MeanPoolLinearProbe",
+    "ProbeOptimisers",
+    "SentencePieceTokenizer",
+    "WeightedLayerFeatures",
+    "XvectorEmbedder",
+    "accuracy",
+    "build_probe_optimisers",
+    "count_hidden_states",
+    "ctc_greedy_decode",
+    "ctc_loss",
+    "equal_error_rate",
+    "error_rate",
+    "load_or_build_character_tokenizer",
+    "masked_mean",
+    "min_detection_cost",
+    "train_bpe_tokenizer",
+    "upstream_from_folder",
+    "zero_padding",
+]
