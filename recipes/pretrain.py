@@ -43,6 +43,7 @@ from summarymixing.data.pipeline import (
 from summarymixing.data.pretraining_data import prepare_pretraining_manifests
 from summarymixing.export import export_encoder
 from summarymixing.training.config import merged_overrides
+from summarymixing.training.distributed import replica_divergence
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.step_log import effective_batch_hours
@@ -135,6 +136,12 @@ def main(argv):
     world = (
         torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     )
+    if world > 1 and len(sampler) < 2 * world:
+        raise ValueError(
+            f"{len(sampler)} batches for {world} processes: SpeechBrain's "
+            "DistributedSamplerWrapper needs at least 2 per process. Lower "
+            "--max_batch_length or use more data."
+        )
     logger.info(
         "Effective batch: %.3f h of audio per update (%s s x %d processes x %d "
         "accumulation); %d training files",
@@ -158,6 +165,13 @@ def main(argv):
         valid_loader_kwargs={"batch_size": 4, "collate_fn": SkipBadAudio(valid_set)},
     )
 
+    divergence = replica_divergence(brain.modules.pretrainer)
+    if world > 1:
+        logger.info(
+            "Replica check: max parameter difference across %d ranks = %g",
+            world,
+            divergence,
+        )
     if if_main_process():
         pretrainer = unwrap(brain.modules.pretrainer)
         folder = export_encoder(

@@ -143,3 +143,32 @@ def test_sigkill_between_checkpoints_resumes_exactly(audio, tmp_path):
     assert got["quantiser_steps"] == expected["quantiser_steps"]
     assert f"optimizer_step: {steps}" in got["brain"]
     assert f"optimizer_step: {steps}" in expected["brain"]
+
+
+@pytest.mark.slow
+def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
+    output = tmp_path / "ddp"
+    command = recipe_command(
+        audio,
+        output,
+        10,
+        "--distributed_backend",
+        "gloo",
+        "--layerdrop_prob",
+        "0.5",
+        "--grad_accumulation_factor",
+        "2",
+        "--max_batch_length",
+        "8",
+    )
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    result = subprocess.run(
+        [*torchrun, "--nproc_per_node=2", *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (output / "log.txt").read_text()
+    assert "max parameter difference across 2 ranks = 0" in log
+    assert "optimizer_step: 10" in final_state(output)["brain"]

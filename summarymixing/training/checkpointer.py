@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from speechbrain.utils.checkpoints import METAFNAME, Checkpoint, Checkpointer
-from speechbrain.utils.distributed import if_main_process
+from speechbrain.utils.distributed import ddp_barrier, if_main_process
 
 logger = logging.getLogger(__name__)
 
@@ -65,4 +65,8 @@ class AtomicCheckpointer(Checkpointer):
         if checkpoint is not None:
             meta = checkpoint.path / METAFNAME
             os.replace(str(meta) + PENDING_SUFFIX, meta)
+        # Every rank must see the published checkpoint before listing
+        # checkpoints again (SpeechBrain's deletion runs one collective per
+        # deleted checkpoint, so ranks that list different sets deadlock).
+        ddp_barrier()
         return checkpoint

@@ -75,14 +75,8 @@ class PretrainBrain(sb.Brain):
         self.valid_sums: dict[str, float] = {}
         self.bad_audio = None
         if self.checkpointer is not None:
-            self.checkpointer.add_recoverable("random_state", RandomState(self.rank))
-
-    @property
-    def rank(self) -> int:
-        """Return the rank of this process (0 when not distributed)."""
-        if torch.distributed.is_initialized():
-            return torch.distributed.get_rank()
-        return 0
+            rank = self.rank or 0
+            self.checkpointer.add_recoverable("random_state", RandomState(rank))
 
     def compute_forward(self, batch, stage: sb.Stage) -> dict[str, torch.Tensor]:
         """Run the pre-training objective; loss terms per masked frame.
