@@ -73,7 +73,8 @@ def equal_error_rate(
     """
     thresholds, frr, far = _error_rates(positive_scores, negative_scores)
     index = torch.argmin((far - frr).abs())
-    return 100.0 * float((far[index] + frr[index]) / 2), float(thresholds[index])
+    eer = (far[index].item() + frr[index].item()) / 2
+    return 100.0 * eer, thresholds[index].item()
 
 
 def min_detection_cost(
