@@ -111,6 +111,14 @@ def test_layer_weights_receive_gradients_and_upstream_none():
     assert all(p.grad is None and not p.requires_grad for p in upstream.parameters())
 
 
+def test_the_mixer_alone_holds_the_trainable_state():
+    features = WeightedLayerFeatures(tiny_upstream())
+    trainable = [name for name, p in features.named_parameters() if p.requires_grad]
+    assert trainable == ["mixer.weights"]
+    assert list(features.mixer.state_dict()) == ["weights"]
+    assert features.weights is features.mixer.weights
+
+
 def test_upstream_stays_in_eval_mode_when_the_wrapper_trains():
     upstream = tiny_upstream()
     features = WeightedLayerFeatures(upstream)

@@ -22,7 +22,11 @@ from summarymixing.mp3s.metrics import (
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.padding import masked_mean, zero_padding
 from summarymixing.mp3s.speaker_embedders import ECAPAEmbedder, XvectorEmbedder
-from summarymixing.mp3s.ssl_features import WeightedLayerFeatures, count_hidden_states
+from summarymixing.mp3s.ssl_features import (
+    LayerMixer,
+    WeightedLayerFeatures,
+    count_hidden_states,
+)
 from summarymixing.mp3s.tokenizers import (
     CharacterTokenizer,
     SentencePieceTokenizer,
@@ -49,6 +53,7 @@ __all__ = [
     "ECAPAEmbedder",
     "EmbeddingClassifierProbe",
     "HuggingFaceWav2Vec2Upstream",
+    "LayerMixer",
     "LinearCTCProbe",
     "MeanPoolLinearProbe",
     "ProbeOptimisers",

@@ -42,7 +42,10 @@ class ProbeOptimisers:
         return {"probe": self.probe, "layer_weights": self.layer_weights}
 
     def recoverables(self) -> dict[str, Any]:
-        """Everything to add to a SpeechBrain ``Checkpointer``."""
+        """Optimisers and annealers to add to a SpeechBrain ``Checkpointer``.
+
+        Add the probe and ``features.mixer`` (the layer weights) as well.
+        """
         return {
             "probe_optimiser": self.probe,
             "weights_optimiser": self.layer_weights,

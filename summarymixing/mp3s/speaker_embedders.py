@@ -12,6 +12,8 @@ eval mode a padded batch gives each utterance the embedding it gets alone.
 In train mode BatchNorm statistics include padded frames, as in SpeechBrain.
 """
 
+from collections.abc import Sequence
+
 import torch
 from speechbrain.lobes.models.ECAPA_TDNN import (
     ECAPA_TDNN,
@@ -37,7 +39,7 @@ class XvectorEmbedder(nn.Module):
         Dimension of the features.
     embedding_size : int
         Dimension of the embedding.
-    channels, kernel_sizes, dilations : list of int
+    channels, kernel_sizes, dilations : sequence of int
         One entry per TDNN layer.
 
     Example
@@ -52,9 +54,9 @@ class XvectorEmbedder(nn.Module):
         self,
         input_size: int,
         embedding_size: int = 512,
-        channels: list[int] = (512, 512, 512, 512, 1500),
-        kernel_sizes: list[int] = (5, 3, 3, 1, 1),
-        dilations: list[int] = (1, 2, 3, 1, 1),
+        channels: Sequence[int] = (512, 512, 512, 512, 1500),
+        kernel_sizes: Sequence[int] = (5, 3, 3, 1, 1),
+        dilations: Sequence[int] = (1, 2, 3, 1, 1),
     ) -> None:
         super().__init__()
         if not len(channels) == len(kernel_sizes) == len(dilations):
@@ -113,7 +115,7 @@ class ECAPAEmbedder(nn.Module):
     embedding_size : int
         Dimension of the embedding (published: 512 for VoxCeleb1, 96 for
         IEMOCAP).
-    channels, kernel_sizes, dilations : list of int
+    channels, kernel_sizes, dilations : sequence of int
         One entry per layer (first TDNN, SE-Res2Net blocks, aggregation).
     attention_channels : int
         Channels of the attentive statistics pooling.
@@ -137,9 +139,9 @@ class ECAPAEmbedder(nn.Module):
         self,
         input_size: int,
         embedding_size: int = 512,
-        channels: list[int] = (512, 512, 512, 512, 1536),
-        kernel_sizes: list[int] = (5, 3, 3, 3, 1),
-        dilations: list[int] = (1, 2, 3, 4, 1),
+        channels: Sequence[int] = (512, 512, 512, 512, 1536),
+        kernel_sizes: Sequence[int] = (5, 3, 3, 3, 1),
+        dilations: Sequence[int] = (1, 2, 3, 4, 1),
         attention_channels: int = 64,
         res2net_scale: int = 8,
         se_channels: int = 128,

@@ -7,10 +7,11 @@ frozen, and the probe sees a single feature sequence
 
 where ``h^(0)`` is the input of the first layer and ``h^(1..L)`` are the
 outputs of the ``L`` layers. The logits ``w`` start at zero (a uniform
-average) and are the only trainable parameters of this module; they get their
-own optimiser (see :mod:`summarymixing.mp3s.optimisation`). The hidden states
-are summed as they are (no per-layer normalisation), as in the MP3S recipes;
-``layer_norm=True`` normalises each one first (affine-free).
+average) and are the only trainable parameters; they live in
+:class:`LayerMixer` and get their own optimiser (see
+:mod:`summarymixing.mp3s.optimisation`). The hidden states are summed as they
+are (no per-layer normalisation), as in the MP3S recipes; ``layer_norm=True``
+normalises each one first (affine-free).
 
 An upstream is any module called as ``upstream(wavs, wav_lens)`` that returns
 ``(hidden_states, padding_mask)``: a list of ``(batch, frames, dim)`` tensors
@@ -71,13 +72,76 @@ def count_hidden_states(upstream: nn.Module, sample_rate: int = 16000) -> int:
     return len(hidden_states)
 
 
+class LayerMixer(nn.Module):
+    """Softmax-weighted sum of hidden states, weights learned from zero.
+
+    This is the only trainable part of :class:`WeightedLayerFeatures`; it is
+    a module of its own so that a checkpoint can hold it (a few bytes)
+    without the frozen upstream.
+
+    Parameters
+    ----------
+    num_hidden_states : int
+        How many hidden states are mixed.
+    layer_norm : bool
+        Normalise each hidden state (no affine) before the weighted sum.
+
+    Example
+    -------
+    >>> mixer = LayerMixer(2)
+    >>> mixer([torch.ones(1, 3, 4), torch.zeros(1, 3, 4)])[0, 0].tolist()
+    [0.5, 0.5, 0.5, 0.5]
+    """
+
+    def __init__(self, num_hidden_states: int, layer_norm: bool = False) -> None:
+        super().__init__()
+        if num_hidden_states < 1:
+            raise ValueError(
+                f"num_hidden_states must be at least 1, got {num_hidden_states}"
+            )
+        self.weights = nn.Parameter(torch.zeros(num_hidden_states))
+        self.layer_norm = layer_norm
+
+    def layer_weights(self) -> torch.Tensor:
+        """Return the softmax weights of the hidden states (they sum to one)."""
+        return F.softmax(self.weights, dim=0)
+
+    def forward(self, hidden_states: list[torch.Tensor]) -> torch.Tensor:
+        """Mix ``(batch, frames, dim)`` hidden states into one.
+
+        Parameters
+        ----------
+        hidden_states : list of torch.Tensor
+            As many tensors as weights, all of the same shape.
+
+        Returns
+        -------
+        torch.Tensor
+            Their weighted sum.
+        """
+        if len(hidden_states) != self.weights.numel():
+            raise ValueError(
+                f"The upstream returned {len(hidden_states)} hidden states but "
+                f"{self.weights.numel()} layer weights were created; build "
+                "WeightedLayerFeatures with the matching num_hidden_states."
+            )
+        mixed = torch.zeros_like(hidden_states[0])
+        for weight, state in zip(self.layer_weights(), hidden_states, strict=True):
+            if self.layer_norm:
+                state = F.layer_norm(state, state.shape[-1:])
+            mixed = mixed + weight * state
+        return mixed
+
+
 class WeightedLayerFeatures(nn.Module):
     """Frozen upstream whose hidden states are mixed by learned softmax weights.
 
     The upstream's parameters get ``requires_grad=False``, it runs under
     ``torch.no_grad()`` and stays in eval mode even when this module is put in
     train mode (so dropout, layerdrop and BatchNorm statistics never change the
-    frozen features). Padded frames of the output are zero.
+    frozen features). Padded frames of the output are zero. Checkpoint
+    ``features.mixer``, not the whole module: the upstream is reloaded from
+    its folder.
 
     Parameters
     ----------
@@ -116,17 +180,17 @@ class WeightedLayerFeatures(nn.Module):
         self.upstream.requires_grad_(False)
         if num_hidden_states is None:
             num_hidden_states = count_hidden_states(upstream)
-        if num_hidden_states < 1:
-            raise ValueError(
-                f"num_hidden_states must be at least 1, got {num_hidden_states}"
-            )
-        self.weights = nn.Parameter(torch.zeros(num_hidden_states))
-        self.layer_norm = layer_norm
+        self.mixer = LayerMixer(num_hidden_states, layer_norm)
+
+    @property
+    def weights(self) -> nn.Parameter:
+        """The softmax logits (the trainable parameters), one per hidden state."""
+        return self.mixer.weights
 
     @property
     def num_hidden_states(self) -> int:
         """Number of mixed hidden states."""
-        return self.weights.numel()
+        return self.mixer.weights.numel()
 
     def train(self, mode: bool = True) -> "WeightedLayerFeatures":
         """Set train/eval mode for this module; the upstream stays in eval mode.
@@ -147,7 +211,7 @@ class WeightedLayerFeatures(nn.Module):
 
     def layer_weights(self) -> torch.Tensor:
         """Return the softmax weights of the hidden states (they sum to one)."""
-        return F.softmax(self.weights, dim=0)
+        return self.mixer.layer_weights()
 
     def forward(
         self, wavs: torch.Tensor, wav_lens: torch.Tensor
@@ -170,16 +234,4 @@ class WeightedLayerFeatures(nn.Module):
         """
         with torch.no_grad():
             hidden_states, padding_mask = self.upstream(wavs, wav_lens)
-        if len(hidden_states) != self.num_hidden_states:
-            raise ValueError(
-                f"The upstream returned {len(hidden_states)} hidden states but "
-                f"{self.num_hidden_states} layer weights were created; build "
-                "WeightedLayerFeatures with the matching num_hidden_states."
-            )
-        weights = self.layer_weights()
-        features = torch.zeros_like(hidden_states[0])
-        for weight, state in zip(weights, hidden_states, strict=True):
-            if self.layer_norm:
-                state = F.layer_norm(state, state.shape[-1:])
-            features = features + weight * state
-        return zero_padding(features, padding_mask), padding_mask
+        return zero_padding(self.mixer(hidden_states), padding_mask), padding_mask
