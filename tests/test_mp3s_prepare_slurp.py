@@ -7,21 +7,14 @@ import pytest
 import soundfile as sf
 
 from summarymixing.data.manifest import read_manifest, read_record
-from summarymixing.data.synthetic import build_corpus
 from summarymixing.mp3s.prepare_slurp import SPLIT_FILES, prepare_slurp
 
 COLUMNS = ["ID", "duration", "wav", "scenario", "action", "intent", "wrd"]
-# The seed-0 tiny SLURP has a test scenario ('alarm') that its 16 training
-# commands never use, which prepare_slurp rightly refuses; seed 3's training
-# commands cover every held-out scenario.
-SEED_COVERING_HELD_OUT_SCENARIOS = 3
 
 
 @pytest.fixture(scope="module")
-def slurp(tmp_path_factory):
-    out = tmp_path_factory.mktemp("slurp_corpus")
-    seed = SEED_COVERING_HELD_OUT_SCENARIOS
-    return build_corpus("slurp", out, "tiny", seed=seed, progress=False)
+def slurp(tiny_corpora):
+    return tiny_corpora / "SLURP"
 
 
 def records(data, name):

@@ -75,7 +75,7 @@ class PretrainBrain(sb.Brain):
         self.valid_sums: dict[str, float] = {}
         self.bad_audio = None
         if self.checkpointer is not None:
-            rank = self.rank or 0
+            rank = getattr(self, "rank", None) or 0
             self.checkpointer.add_recoverable("random_state", RandomState(rank))
 
     def compute_forward(self, batch, stage: sb.Stage) -> dict[str, torch.Tensor]:

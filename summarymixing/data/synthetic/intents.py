@@ -134,8 +134,8 @@ class Command:
         return f"{self.scenario}_{self.action}"
 
 
-def draw_command(rng: random.Random) -> Command:
-    """Draw a scenario, then an action, a template, fillers and courtesies.
+def draw_command(rng: random.Random, scenario: str | None = None) -> Command:
+    """Draw a scenario (unless given), an action, a template, fillers, courtesies.
 
     Example
     -------
@@ -145,7 +145,7 @@ def draw_command(rng: random.Random) -> Command:
     >>> command.annotation.count("[") == len(command.entities)
     True
     """
-    scenario = rng.choice(SCENARIOS)
+    scenario = scenario or rng.choice(SCENARIOS)
     action = rng.choice(sorted(a for s, a in TEMPLATES if s == scenario))
     template = rng.choice(TEMPLATES[scenario, action])
     text = rng.choice(_PREFIXES) + template + rng.choice(_SUFFIXES)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .audio import record, write_audio
 from .common import corpus_rng, draw_unique, progress_bar, stable_seed
-from .intents import Command, draw_command
+from .intents import SCENARIOS, Command, draw_command
 from .text_english import part_of_speech
 from .tts import synthesize
 from .voices import ENGLISH_ACCENTS, Speaker, draw_speakers
@@ -87,13 +87,19 @@ def build(root: Path, size: str, seed: int, progress: bool) -> None:
     taken: set[str] = set()
     commands_by_sentence: dict[str, Command] = {}
 
+    split_start = 0
+
     def make(r: random.Random) -> str:
-        command = draw_command(r)
+        # Scenarios in turn over each split's accepted commands, so that every
+        # scenario of a held-out split is also in training (classes balanced).
+        scenario = SCENARIOS[(len(taken) - split_start) % len(SCENARIOS)]
+        command = draw_command(r, scenario)
         commands_by_sentence.setdefault(command.sentence, command)
         return command.sentence
 
     (root / "dataset/slurp").mkdir(parents=True, exist_ok=True)
     for split in scale.splits:
+        split_start = len(taken)
         lines = []
         for sentence in draw_unique(make, split.commands, rng, taken):
             command = commands_by_sentence[sentence]
