@@ -1,0 +1,110 @@
+"""Training support: atomic checkpoints, non-finite guard, config and options."""
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from speechbrain.utils.checkpoints import mark_as_saver, register_checkpoint_hooks
+
+from summarymixing.training.checkpointer import AtomicCheckpointer
+from summarymixing.training.config import merged_overrides
+from summarymixing.training.nonfinite import NonFiniteGuard
+from summarymixing.training.random_state import RandomState
+from summarymixing.training.run_options import parse_arguments
+from summarymixing.training.step_log import StepLog
+
+HPARAMS = Path(__file__).resolve().parents[1] / "hparams"
+
+
+@register_checkpoint_hooks
+class CrashingSaver:
+    """A recoverable whose save dies half-way, like a run killed while saving."""
+
+    @mark_as_saver
+    def save(self, path):
+        Path(path).write_text("partial")
+        raise KeyboardInterrupt("killed while saving")
+
+
+def test_interrupted_save_leaves_no_checkpoint(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    checkpointer = AtomicCheckpointer(
+        tmp_path, recoverables={"model": model, "crash": CrashingSaver()}
+    )
+    with pytest.raises(KeyboardInterrupt):
+        checkpointer.save_checkpoint()
+    assert checkpointer.list_checkpoints() == []
+    assert checkpointer.find_checkpoint() is None
+    # the next start removes the unfinished folder
+    AtomicCheckpointer(tmp_path, recoverables={"model": model})
+    assert list(tmp_path.glob("CKPT+*")) == []
+
+
+def test_complete_checkpoint_recovers(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    AtomicCheckpointer(tmp_path, recoverables={"model": model}).save_checkpoint()
+    other = torch.nn.Linear(2, 2)
+    AtomicCheckpointer(tmp_path, recoverables={"model": other}).recover_if_possible()
+    assert torch.equal(model.weight, other.weight)
+
+
+def test_nonfinite_guard_gives_zero_gradients_and_stops_after_the_limit():
+    weight = torch.nn.Parameter(torch.ones(3))
+    guard = NonFiniteGuard(max_skipped=2)
+    for _ in range(2):
+        loss = guard.check(weight.sum() * float("nan"), [weight], ["a", "b"])
+        loss.backward()
+        assert torch.equal(weight.grad, torch.zeros(3))
+    assert guard.skipped == 2
+    with pytest.raises(RuntimeError, match="max_nonfinite_batches=2"):
+        guard.check(torch.tensor(float("inf")), [weight], ["c"])
+    finite = torch.tensor(1.5)
+    assert guard.check(finite, [weight], ["d"]) is finite
+
+
+def test_variants_extend_one_base_and_differ_only_in_the_mixer():
+    bases = {}
+    for name in ("summarymixing", "mhsa", "summarymixing_lite"):
+        base, overrides = merged_overrides(HPARAMS / f"w2v2_{name}.yaml", None)
+        bases[name] = (base.name, overrides)
+    assert {base for base, _ in bases.values()} == {"w2v2_base.yaml"}
+    assert bases["mhsa"][1] == {"attention_type": "regularMHA"}
+    assert bases["summarymixing_lite"][1]["mode"] == "SummaryMixing-lite"
+
+
+def test_override_typo_is_an_error_with_a_suggestion():
+    with pytest.raises(ValueError, match="did you mean max_batch_length"):
+        merged_overrides(HPARAMS / "w2v2_summarymixing.yaml", "max_batch_lenght: 5")
+
+
+def test_missing_hparams_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.yaml"):
+        merged_overrides(tmp_path / "nothere.yaml", None)
+
+
+def test_optimizer_step_limit_from_the_command_line_is_an_int():
+    _, options, _ = parse_arguments(["h.yaml", "--optimizer_step_limit", "1000"])
+    assert options["optimizer_step_limit"] == 1000
+    with pytest.raises(ValueError, match="--optimizer_step_limit must be a positive"):
+        parse_arguments(["h.yaml", "--optimizer_step_limit", "ten"])
+
+
+def test_random_state_restores_every_generator(tmp_path):
+    state = RandomState()
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    state.save(tmp_path / "rng.ckpt")
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    random.seed(2), np.random.seed(2), torch.manual_seed(2)
+    state.load(tmp_path / "rng.ckpt")
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_step_log_reports_averages_and_throughput_at_the_interval():
+    log = StepLog(interval=2, world_size=2)
+    log.add_batch({"loss": torch.tensor(1.0), "accuracy": torch.tensor(0.5)}, 10.0)
+    assert log.maybe_emit(optimizer_step=1, lr=0.1, grad_norm=1.0) is None
+    log.add_batch({"loss": torch.tensor(3.0), "accuracy": torch.tensor(0.7)}, 10.0)
+    line = log.maybe_emit(optimizer_step=2, lr=0.1, grad_norm=1.0)
+    assert "loss 2.000" in line and "accuracy 0.600" in line and "audio s/s" in line
