@@ -1,0 +1,205 @@
+"""Run the MP3S benchmark: every planned encoder x task x probe, resumable.
+
+:func:`run_benchmark` takes a :class:`~summarymixing.mp3s.benchmark_plan.
+BenchmarkPlan` and runs it one probe after the other through
+``summarymixing.mp3s.tasks.run_probe``:
+
+* a run whose folder already holds a finished result (``read_result``) is
+  reused, not trained again: re-running the same command after a crash, or with
+  one more encoder, trains only what is missing (delete a run's folder to train
+  it again, for instance after changing an override);
+* a run that raises is recorded as failed with its message (the traceback goes
+  to ``failure.log`` in its folder) and the benchmark goes on with the others;
+* a task without a data folder is recorded as skipped, never dropped silently.
+
+The reports of :mod:`summarymixing.mp3s.benchmark_report` are rewritten after
+every run, so they always show what has finished. Layout of the output folder::
+
+    results.md  results.csv  layer_weights/<task>.png
+    <encoder name>/<task>/<probe>/     everything of one run (run_probe's folder)
+    synthetic/                         the demo corpora, built on first use
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from summarymixing.data.synthetic import build_corpus
+from summarymixing.mp3s import tasks as mp3s_tasks
+from summarymixing.mp3s.benchmark_plan import (
+    BenchmarkPlan,
+    ProbeRun,
+    default_encoder_names,
+    plan_benchmark,
+)
+from summarymixing.mp3s.benchmark_report import write_reports
+from summarymixing.mp3s.benchmark_tables import format_value
+from summarymixing.mp3s.ssl_features import count_hidden_states
+from summarymixing.mp3s.upstreams import upstream_from_folder
+
+__all__ = [
+    "BenchmarkPlan",
+    "ProbeRun",
+    "RunOutcome",
+    "check_encoders",
+    "default_encoder_names",
+    "plan_benchmark",
+    "run_benchmark",
+]
+
+
+@dataclass
+class RunOutcome:
+    """What became of a run, with its result or the reason there is none.
+
+    ``status`` is ``done`` (trained now), ``reused`` (finished before),
+    ``failed``, ``skipped`` (no data folder) or ``pending`` (not run yet).
+    """
+
+    run: ProbeRun
+    status: str
+    result: mp3s_tasks.ProbeResult | None = None
+    error: str = ""
+
+
+def check_encoders(encoders: Mapping[str, Path]) -> dict[str, int]:
+    """Load every encoder once, so that a bad folder fails before any run.
+
+    Returns
+    -------
+    dict
+        Encoder name -> its number of hidden states.
+    """
+    return {
+        name: count_hidden_states(upstream_from_folder(folder))
+        for name, folder in encoders.items()
+    }
+
+
+def run_benchmark(
+    plan: BenchmarkPlan,
+    overrides: Mapping | None = None,
+    run_opts: Mapping | None = None,
+    log: Callable[[str], None] = print,
+) -> list[RunOutcome]:
+    """Run (or reuse) every run of the plan, writing the reports after each.
+
+    Call :func:`check_encoders` first to stop on a bad encoder folder before
+    anything runs; here a failing run is recorded and the others go on.
+
+    Parameters
+    ----------
+    plan : BenchmarkPlan
+        From :func:`plan_benchmark`.
+    overrides : Mapping, optional
+        Hyper-parameter overrides applied to every run.
+    run_opts : Mapping, optional
+        SpeechBrain run options, e.g. ``{"device": "cpu"}``.
+    log : callable
+        Receives one progress line per run.
+
+    Returns
+    -------
+    list of RunOutcome
+        One per run, in the plan's order.
+    """
+    outcomes = [
+        RunOutcome(run, "pending")
+        if run.data_folder is not None
+        else RunOutcome(
+            run,
+            "skipped",
+            error=f"no data folder given for {run.task} (--data {run.task}=DIR)",
+        )
+        for run in plan.runs
+    ]
+    for task in dict.fromkeys(o.run.task for o in outcomes if o.status == "skipped"):
+        log(f"skipped {task}: no data folder given (--data {task}=DIR)")
+    todo = [index for index, o in enumerate(outcomes) if o.status == "pending"]
+    for count, index in enumerate(todo, start=1):
+        prefix = f"[{count}/{len(todo)}]"
+        outcomes[index] = _run_one(
+            plan,
+            outcomes[index].run,
+            overrides,
+            run_opts,
+            lambda line, p=prefix: log(f"{p} {line}"),
+        )
+        _report(plan, outcomes)
+    _report(plan, outcomes)
+    return outcomes
+
+
+def _run_one(
+    plan: BenchmarkPlan,
+    run: ProbeRun,
+    overrides: Mapping | None,
+    run_opts: Mapping | None,
+    log: Callable[[str], None],
+) -> RunOutcome:
+    """Reuse, or train and evaluate, one probe; any error becomes the outcome."""
+    name = f"{run.encoder} {run.task}/{run.probe}"
+    start = time.perf_counter()
+    try:
+        result = mp3s_tasks.read_result(run.output_folder)
+        if result is not None:
+            log(f"{name}: {_summary(result)} (finished before, reused)")
+            return RunOutcome(run, "reused", result)
+        log(f"{name}: training on {run.data_folder}")
+        if plan.synthetic_size is not None:
+            build_corpus(
+                mp3s_tasks.SYNTHETIC_CORPUS[run.task],
+                plan.output_folder / "synthetic",
+                plan.synthetic_size,
+            )
+        result = mp3s_tasks.run_probe(
+            run.task,
+            run.probe,
+            run.encoder_folder,
+            run.data_folder,
+            run.output_folder,
+            dict(overrides or {}),
+            dict(run_opts or {}),
+        )
+    except Exception as error:  # recorded; the benchmark goes on
+        seconds = time.perf_counter() - start
+        message = f"{type(error).__name__}: {error}"
+        failure_log = run.output_folder / "failure.log"
+        failure_log.parent.mkdir(parents=True, exist_ok=True)
+        failure_log.write_text(traceback.format_exc())
+        log(
+            f"{name}: FAILED after {_duration(seconds)}: {message} "
+            f"(traceback: {failure_log})"
+        )
+        return RunOutcome(run, "failed", error=message)
+    seconds = time.perf_counter() - start
+    (run.output_folder / "failure.log").unlink(missing_ok=True)
+    log(f"{name}: {_summary(result)} in {_duration(seconds)}")
+    return RunOutcome(run, "done", result)
+
+
+def _summary(result: mp3s_tasks.ProbeResult) -> str:
+    metric = result.primary_metric
+    return f"{metric} {format_value(metric, result.metrics[metric])}"
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+
+
+def _report(plan: BenchmarkPlan, outcomes: Sequence[RunOutcome]) -> None:
+    note = (
+        f"Demo on the synthetic corpora ({plan.synthetic_size}): the numbers show "
+        "that every task runs end to end, not how good the encoders are."
+        if plan.synthetic_size
+        else ""
+    )
+    if plan.notes:
+        note += "\n\nNot run: " + "; ".join(plan.notes) + "."
+    write_reports(plan.output_folder, outcomes, plan.encoders, note.strip())

@@ -1,0 +1,221 @@
+"""Plan of the MP3S benchmark: which encoder x task x probe runs, on which data.
+
+:func:`plan_benchmark` checks every choice (tasks, probes, encoder names and
+folders, data folders) and lists the runs before anything runs, so that a typo
+costs a message, not hours. Without any data folder the plan is the demo:
+every task on its synthetic corpus (:mod:`summarymixing.data.synthetic`) under
+``<output>/synthetic``. A task without a data folder stays in the plan with no
+data: the runner reports it as skipped instead of dropping it silently.
+
+Each run gets its own folder, ``<output>/<encoder name>/<task>/<probe>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from summarymixing.data.synthetic import CORPORA, SIZES
+from summarymixing.mp3s import tasks as mp3s_tasks
+
+_VALID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """One encoder x task x probe; ``data_folder`` None means no data: skipped."""
+
+    encoder: str
+    task: str
+    probe: str
+    encoder_folder: Path
+    data_folder: Path | None
+    output_folder: Path
+
+
+@dataclass
+class BenchmarkPlan:
+    """The runs, their encoders and where the reports go.
+
+    ``synthetic_size`` is set for the demo: each task's synthetic corpus is
+    built under ``output_folder / "synthetic"`` before its first run.
+    """
+
+    output_folder: Path
+    encoders: dict[str, Path]
+    runs: list[ProbeRun]
+    synthetic_size: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_choice(
+    text: str, valid: Sequence[str], what: str, extra: Sequence[str] = ()
+) -> list[str]:
+    """Split ``a,b`` into names, ``all`` into every valid one; unknown: error.
+
+    Example
+    -------
+    >>> parse_choice("slurp, iemocap", ["iemocap", "slurp"], "task")
+    ['slurp', 'iemocap']
+    >>> parse_choice("all", ["iemocap", "slurp"], "task")
+    ['iemocap', 'slurp']
+    >>> parse_choice("timit", ["iemocap", "slurp"], "task")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown task 'timit'; valid: all, iemocap, slurp
+    """
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return list(valid)
+    for name in names or [text]:
+        if name not in valid:
+            choices = ", ".join(["all", *extra, *valid])
+            raise ValueError(f"unknown {what} {name!r}; valid: {choices}")
+    return list(dict.fromkeys(names))
+
+
+def select_probes(tasks: Sequence[str], probes: str) -> dict[str, tuple[str, ...]]:
+    """Choose the probes of each task: ``all``, ``first`` or probe names.
+
+    A named probe must belong to at least one chosen task; tasks that have none
+    of the named probes get no runs.
+    """
+    available = {task: tuple(mp3s_tasks.TASKS[task]) for task in tasks}
+    if probes.strip() == "first":
+        return {task: names[:1] for task, names in available.items()}
+    valid = list(dict.fromkeys(p for names in available.values() for p in names))
+    chosen = parse_choice(probes, valid, "probe (of the chosen tasks)", ["first"])
+    return {
+        task: tuple(p for p in names if p in chosen)
+        for task, names in available.items()
+    }
+
+
+def default_encoder_names(folders: Sequence[str | Path]) -> list[str]:
+    """Name encoder folders after the nearest folder name that says something.
+
+    The export of ``recipes/pretrain.py`` lands in ``<experiment>/<seed>/encoder``,
+    so ``encoder`` and all-digit folder names are passed over.
+
+    Example
+    -------
+    >>> default_encoder_names(["results/w2v2_mhsa/1986/encoder", "models/w2v2-hf"])
+    ['w2v2_mhsa', 'w2v2-hf']
+    >>> default_encoder_names(["a/sm/encoder", "b/sm/encoder"])
+    Traceback (most recent call last):
+    ...
+    ValueError: encoder folders a/sm/encoder and b/sm/encoder would both be called 'sm'; name them (--names A B)
+    """  # noqa: E501
+    names: dict[str, Path] = {}
+    for folder in map(Path, folders):
+        parts = [
+            p
+            for p in folder.absolute().parts
+            if p != "encoder" and not p.isdigit() and p != folder.anchor
+        ]
+        name = re.sub(r"[^A-Za-z0-9._+-]", "-", parts[-1] if parts else "encoder")
+        if name in names:
+            raise ValueError(
+                f"encoder folders {names[name]} and {folder} would both be called "
+                f"{name!r}; name them (--names A B)"
+            )
+        names[name] = folder
+    return list(names)
+
+
+def plan_benchmark(
+    encoders: Mapping[str, str | Path],
+    output_folder: str | Path,
+    tasks: str = "all",
+    probes: str = "all",
+    data_folders: Mapping[str, str | Path] | None = None,
+    synthetic_size: str = "small",
+) -> BenchmarkPlan:
+    """Check the choices and list the runs, before anything runs.
+
+    Parameters
+    ----------
+    encoders : Mapping
+        Encoder name (a folder name in the output) -> encoder folder.
+    output_folder : str or Path
+        Where runs and reports go.
+    tasks, probes : str
+        ``all`` or comma-separated names; probes also ``first``.
+    data_folders : Mapping, optional
+        Task -> corpus root. None or empty: the demo on synthetic corpora.
+    synthetic_size : str
+        Size of the demo corpora (``tiny`` or ``small``).
+
+    Returns
+    -------
+    BenchmarkPlan
+        Task-major order, encoders side by side within each task and probe.
+    """
+    output_folder = Path(output_folder)
+    chosen = parse_choice(tasks, list(mp3s_tasks.TASKS), "task")
+    per_task = select_probes(chosen, probes)
+    folders = _checked_encoders(encoders)
+    demo = not data_folders
+    if demo and synthetic_size not in SIZES:
+        raise ValueError(
+            f"unknown synthetic size {synthetic_size!r}; valid: {', '.join(SIZES)}"
+        )
+    data = _demo_data(chosen, output_folder) if demo else _checked_data(data_folders)
+    plan = BenchmarkPlan(output_folder, folders, [], synthetic_size if demo else None)
+    for task in chosen:
+        if not per_task[task]:
+            plan.notes.append(
+                f"{task}: none of the chosen probes "
+                f"(its probes: {', '.join(mp3s_tasks.TASKS[task])})"
+            )
+        for probe in per_task[task]:
+            for name, folder in folders.items():
+                plan.runs.append(
+                    ProbeRun(
+                        name,
+                        task,
+                        probe,
+                        folder,
+                        data.get(task),
+                        output_folder / name / task / probe,
+                    )
+                )
+    return plan
+
+
+def _checked_encoders(encoders: Mapping[str, str | Path]) -> dict[str, Path]:
+    if not encoders:
+        raise ValueError("no encoder given; pass at least one encoder folder")
+    for name, folder in encoders.items():
+        if not _VALID_NAME.fullmatch(name):
+            raise ValueError(
+                f"encoder name {name!r} is not usable as a folder name; use "
+                "letters, digits, '.', '_', '+' or '-'"
+            )
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(
+                f"encoder folder {folder} does not exist: pass the 'encoder' folder "
+                "written by recipes/pretrain.py or a local Hugging Face model folder"
+            )
+    return {name: Path(folder) for name, folder in encoders.items()}
+
+
+def _checked_data(data_folders: Mapping[str, str | Path]) -> dict[str, Path]:
+    for task, folder in data_folders.items():
+        if task not in mp3s_tasks.TASKS:
+            raise ValueError(
+                f"unknown task {task!r} in the data folders; valid: "
+                f"{', '.join(mp3s_tasks.TASKS)}"
+            )
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"data folder for {task} does not exist: {folder}")
+    return {task: Path(folder) for task, folder in data_folders.items()}
+
+
+def _demo_data(tasks: Sequence[str], output_folder: Path) -> dict[str, Path]:
+    synthetic = output_folder / "synthetic"
+    return {
+        task: synthetic / CORPORA[mp3s_tasks.SYNTHETIC_CORPUS[task]] for task in tasks
+    }

@@ -1,0 +1,377 @@
+"""The MP3S benchmark runner: plan, skip what finished, record failures, report.
+
+The runs go through a fake ``run_probe`` (instant, deterministic metrics) so
+that these tests check the runner itself; the real probes are trained by the
+tests of ``summarymixing.mp3s.tasks``.
+"""
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from summarymixing import ConformerEncoder
+from summarymixing.export import export_encoder
+from summarymixing.mp3s import benchmark
+from summarymixing.mp3s.benchmark import (
+    check_encoders,
+    default_encoder_names,
+    plan_benchmark,
+    run_benchmark,
+)
+from summarymixing.mp3s.tasks import TASKS, ProbeResult
+from summarymixing.wav2vec2 import FbankConvFrontEnd, W2V2EncoderWrapper
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "mp3s_benchmark.py"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MODEL_YAML = """\
+frontend: !new:summarymixing.wav2vec2.FbankConvFrontEnd
+    out_channels: 16
+encoder_wrapper: !new:summarymixing.wav2vec2.W2V2EncoderWrapper
+    latent_dim: 16
+    d_model: 32
+    encoder: !new:summarymixing.ConformerEncoder
+        num_layers: 2
+        d_model: 32
+        d_ffn: 64
+        nhead: 2
+        output_hidden_states: True
+"""
+ASR_TASKS = ("librispeech", "buckeye", "commonvoice-cy", "commonvoice-eu")
+
+
+class FakeProbes:
+    """``run_probe`` / ``read_result`` with metrics set by the encoder folder."""
+
+    def __init__(self, offsets: dict[str, float], failing_tasks: tuple = ()):
+        self.offsets = offsets
+        self.failing_tasks = set(failing_tasks)
+        self.calls: list[tuple[str, str, str]] = []
+
+    def run_probe(
+        self,
+        task,
+        probe,
+        encoder_folder,
+        data_folder,
+        output_folder,
+        overrides=None,
+        run_opts=None,
+    ):
+        self.calls.append((Path(encoder_folder).name, task, probe))
+        self.overrides, self.run_opts = overrides, run_opts
+        if task in self.failing_tasks:
+            raise FileNotFoundError(f"{data_folder}/test.tsv: split 'test' missing")
+        offset = self.offsets[Path(encoder_folder).name]
+        if task in ASR_TASKS:
+            metrics, primary = {"WER": 20.0 + offset, "CER": 8.0 + offset}, "WER"
+        elif task == "voxceleb1":
+            metrics, primary = {"EER": 5.0 + offset, "minDCF": 0.3}, "EER"
+        else:
+            metrics, primary = {"accuracy": 70.0 - offset}, "accuracy"
+        logits = torch.arange(4.0) * (1 + offset)
+        weights = torch.softmax(logits, 0).tolist()
+        Path(output_folder).mkdir(parents=True, exist_ok=True)
+        stored = {"metrics": metrics, "primary": primary, "weights": weights}
+        (Path(output_folder) / "fake.json").write_text(json.dumps(stored))
+        return ProbeResult(task, probe, metrics, primary, weights, Path(output_folder))
+
+    def read_result(self, output_folder):
+        path = Path(output_folder) / "fake.json"
+        if not path.is_file():
+            return None
+        stored = json.loads(path.read_text())
+        task, probe = Path(output_folder).parts[-2:]
+        return ProbeResult(
+            task,
+            probe,
+            stored["metrics"],
+            stored["primary"],
+            stored["weights"],
+            Path(output_folder),
+        )
+
+
+@pytest.fixture
+def encoders(tmp_path: Path) -> dict[str, Path]:
+    folders = {"sm": tmp_path / "sm", "mhsa": tmp_path / "mhsa"}
+    for folder in folders.values():
+        folder.mkdir()
+    return folders
+
+
+def install(monkeypatch, fake: FakeProbes) -> FakeProbes:
+    monkeypatch.setattr(benchmark.mp3s_tasks, "run_probe", fake.run_probe)
+    monkeypatch.setattr(benchmark.mp3s_tasks, "read_result", fake.read_result)
+    monkeypatch.setattr(benchmark, "build_corpus", lambda *args, **kwargs: None)
+    return fake
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_demo_plan_runs_every_task_and_probe_on_synthetic_corpora(tmp_path, encoders):
+    plan = plan_benchmark({"sm": encoders["sm"]}, tmp_path / "out")
+    assert plan.synthetic_size == "small"
+    assert [(run.task, run.probe) for run in plan.runs] == [
+        (task, probe) for task, probes in TASKS.items() for probe in probes
+    ]
+    for run in plan.runs:
+        assert run.data_folder.is_relative_to(tmp_path / "out" / "synthetic")
+        assert run.output_folder == tmp_path / "out" / "sm" / run.task / run.probe
+
+
+def test_plan_selects_tasks_and_probes(tmp_path, encoders):
+    plan = plan_benchmark(encoders, tmp_path, "slurp,voxceleb1", "first")
+    assert [(r.encoder, r.task, r.probe) for r in plan.runs] == [
+        ("sm", "slurp", TASKS["slurp"][0]),
+        ("mhsa", "slurp", TASKS["slurp"][0]),
+        ("sm", "voxceleb1", TASKS["voxceleb1"][0]),
+        ("mhsa", "voxceleb1", TASKS["voxceleb1"][0]),
+    ]
+    probe = TASKS["voxceleb1"][1]
+    plan = plan_benchmark({"sm": encoders["sm"]}, tmp_path, "all", probe)
+    assert {r.probe for r in plan.runs} == {probe}
+    assert all(probe in TASKS[r.task] for r in plan.runs)
+    assert plan.notes and all(
+        note.split(":")[0] not in {r.task for r in plan.runs} for note in plan.notes
+    )
+
+
+def test_bad_choices_are_named_before_anything_runs(tmp_path, encoders):
+    one = {"sm": encoders["sm"]}
+    with pytest.raises(ValueError, match=r"unknown task 'timit'; valid: all, "):
+        plan_benchmark(one, tmp_path, "librispeech,timit")
+    with pytest.raises(ValueError, match=r"unknown probe .*'transformer'.* first"):
+        plan_benchmark(one, tmp_path, "all", "transformer")
+    with pytest.raises(FileNotFoundError, match="encoder folder .*nowhere"):
+        plan_benchmark({"x": tmp_path / "nowhere"}, tmp_path)
+    with pytest.raises(ValueError, match="encoder name 'a/b'"):
+        plan_benchmark({"a/b": encoders["sm"]}, tmp_path)
+    with pytest.raises(ValueError, match="'timit' in the data folders; valid: .*slurp"):
+        plan_benchmark(one, tmp_path, data_folders={"timit": tmp_path})
+    with pytest.raises(FileNotFoundError, match="data folder for slurp .*missing"):
+        plan_benchmark(one, tmp_path, data_folders={"slurp": tmp_path / "missing"})
+    with pytest.raises(ValueError, match="unknown synthetic size 'huge'"):
+        plan_benchmark(one, tmp_path, synthetic_size="huge")
+
+
+def test_default_names_skip_the_export_folder_and_the_seed():
+    assert default_encoder_names(
+        ["r/w2v2_sm/1986/encoder", "r/w2v2_mhsa/1986/encoder"]
+    ) == ["w2v2_sm", "w2v2_mhsa"]
+
+
+def test_runs_report_side_by_side_and_are_reused(monkeypatch, tmp_path, encoders):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0, "mhsa": 1.5}))
+    data = {"librispeech": tmp_path, "voxceleb1": tmp_path, "slurp": tmp_path}
+    out = tmp_path / "out"
+    plan = plan_benchmark(encoders, out, "librispeech,voxceleb1,slurp", "all", data)
+    lines = []
+    outcomes = run_benchmark(
+        plan, {"number_of_epochs": 1}, {"device": "cpu"}, log=lines.append
+    )
+    assert [o.status for o in outcomes] == ["done"] * 12 and len(fake.calls) == 12
+    assert fake.overrides == {"number_of_epochs": 1}
+    assert fake.run_opts == {"device": "cpu"}
+    assert len(lines) == 24 and lines[-1].startswith("[12/12] mhsa slurp/")
+
+    rows = read_csv(out / "results.csv")
+    assert list(rows[0]) == [
+        "encoder",
+        "task",
+        "probe",
+        "metric",
+        "value",
+        "status",
+        "error",
+    ]
+    wer = [r for r in rows if r["task"] == "librispeech" and r["metric"] == "WER"]
+    assert [(r["encoder"], float(r["value"])) for r in wer[:2]] == [
+        ("sm", 20.0),
+        ("mhsa", 21.5),
+    ]
+    markdown = (out / "results.md").read_text()
+    probe = TASKS["librispeech"][0]
+    assert "| task | probe | metric | sm | mhsa |" in markdown
+    assert (
+        f"| librispeech | {probe} | WER (%, lower is better) | **20.00** | 21.50 |"
+        in markdown
+    )
+    slurp = TASKS["slurp"][0]
+    assert (
+        f"| slurp | {slurp} | accuracy (%, higher is better) | **70.00** | 68.50 |"
+        in markdown
+    )
+    assert (
+        f"| voxceleb1 | {TASKS['voxceleb1'][0]} | minDCF (lower is better) |"
+        in markdown.split("## Other metrics")[1]
+    )
+    for task in data:
+        png = out / "layer_weights" / f"{task}.png"
+        assert png.read_bytes()[:8] == PNG_SIGNATURE
+        assert f"![{task}](layer_weights/{task}.png)" in markdown
+
+    again = run_benchmark(plan, log=lines.append)
+    assert len(fake.calls) == 12 and {o.status for o in again} == {"reused"}
+    assert read_csv(out / "results.csv") == [dict(r, status="reused") for r in rows]
+
+
+def test_a_failing_task_is_recorded_and_the_others_go_on(
+    monkeypatch, tmp_path, encoders
+):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0}, failing_tasks=("slurp",)))
+    out = tmp_path / "out"
+    data = {"slurp": tmp_path, "iemocap": tmp_path}
+    plan = plan_benchmark({"sm": encoders["sm"]}, out, "slurp,iemocap", "all", data)
+    outcomes = run_benchmark(plan, log=lambda line: None)
+    assert [o.status for o in outcomes] == ["failed", "failed", "done", "done"]
+    assert (
+        outcomes[0].error.startswith("FileNotFoundError: ")
+        and "split 'test' missing" in outcomes[0].error
+    )
+    assert (
+        "FileNotFoundError"
+        in (outcomes[0].run.output_folder / "failure.log").read_text()
+    )
+    failures = (out / "results.md").read_text().split("## Failures")[1]
+    assert f"- `sm` slurp / {TASKS['slurp'][0]}: FileNotFoundError: " in failures
+    failed_rows = [r for r in read_csv(out / "results.csv") if r["status"] == "failed"]
+    assert len(failed_rows) == 2 and "split 'test' missing" in failed_rows[0]["error"]
+
+    fake.failing_tasks.clear()
+    outcomes = run_benchmark(plan, log=lambda line: None)
+    assert [o.status for o in outcomes] == ["done", "done", "reused", "reused"]
+    assert len(fake.calls) == 6
+    assert not (outcomes[0].run.output_folder / "failure.log").exists()
+    assert "## Failures" not in (out / "results.md").read_text()
+
+
+def test_tasks_without_data_are_listed_as_skipped(monkeypatch, tmp_path, encoders):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0}))
+    out = tmp_path / "out"
+    plan = plan_benchmark(
+        {"sm": encoders["sm"]}, out, "all", "first", {"iemocap": tmp_path}
+    )
+    lines = []
+    outcomes = run_benchmark(plan, log=lines.append)
+    assert fake.calls == [("sm", "iemocap", TASKS["iemocap"][0])]
+    skipped = {o.run.task for o in outcomes if o.status == "skipped"}
+    assert skipped == set(TASKS) - {"iemocap"}
+    assert "skipped slurp: no data folder given (--data slurp=DIR)" in lines
+    markdown = (out / "results.md").read_text()
+    assert (
+        "- buckeye: no data folder given for buckeye (--data buckeye=DIR)"
+        in markdown.split("## Skipped")[1]
+    )
+    rows = read_csv(out / "results.csv")
+    assert sum(r["status"] == "skipped" for r in rows) == len(TASKS) - 1
+
+
+def export_tiny_encoder(folder: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    base_yaml = folder.parent / "model.yaml"
+    base_yaml.write_text(MODEL_YAML)
+    encoder = ConformerEncoder(2, 32, 64, 2, output_hidden_states=True)
+    wrapper = W2V2EncoderWrapper(16, 32, encoder)
+    return export_encoder(
+        folder,
+        base_yaml,
+        {},
+        FbankConvFrontEnd(out_channels=16),
+        wrapper,
+        {"num_hidden_states": 3},
+    )
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("mp3s_benchmark", RECIPE)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    return recipe
+
+
+def test_encoder_folders_are_loaded_before_anything_runs(tmp_path):
+    good = export_tiny_encoder(tmp_path / "good")
+    assert check_encoders({"good": good}) == {"good": 3}
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "encoder.json").write_text(json.dumps({"format": "someone-else"}))
+    with pytest.raises(ValueError, match="someone-else"):
+        check_encoders({"good": good, "other": other})
+
+
+def test_command_demo_reports_and_exit_status(monkeypatch, tmp_path, capsys):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0}, failing_tasks=("slurp",)))
+    encoder = export_tiny_encoder(tmp_path / "sm")
+    recipe = load_recipe()
+    out = tmp_path / "out"
+    argv = [
+        "--encoder",
+        str(encoder),
+        "--tasks",
+        "iemocap,slurp",
+        "--output",
+        str(out),
+        "--synthetic-size",
+        "tiny",
+        "--override",
+        "number_of_epochs=1",
+        "--device",
+        "cpu",
+    ]
+    assert recipe.main(argv) == 1
+    printed = capsys.readouterr()
+    assert "encoder sm: " in printed.out and "(3 hidden states)" in printed.out
+    assert "demo on the synthetic corpora (tiny)" in printed.out
+    assert "| iemocap | " in printed.out
+    assert "2 run(s) failed" in printed.err
+    assert fake.overrides == {"number_of_epochs": 1}
+    assert fake.run_opts == {"device": "cpu"}
+    assert "Demo on the synthetic corpora (tiny)" in (out / "results.md").read_text()
+
+    fake.failing_tasks.clear()
+    assert recipe.main(argv) == 0
+    assert len(fake.calls) == 6
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tasks", "timit"], "unknown task 'timit'; valid: all, "),
+        (["--data", "slurp"], "--data 'slurp' is not KEY=VALUE"),
+        (["--names", "a", "b"], "--names gives 2 names for 1 --encoder"),
+        (["--override", "lr"], "--override 'lr' is not KEY=VALUE"),
+    ],
+)
+def test_command_rejects_bad_arguments_before_running(
+    monkeypatch, tmp_path, capsys, extra, message
+):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0}))
+    encoder = tmp_path / "sm"
+    encoder.mkdir()
+    recipe = load_recipe()
+    assert (
+        recipe.main(
+            ["--encoder", str(encoder), "--output", str(tmp_path / "o"), *extra]
+        )
+        == 2
+    )
+    assert message in capsys.readouterr().err
+    assert fake.calls == [] and not (tmp_path / "o").exists()
+
+
+def test_command_rejects_an_encoder_of_another_model(monkeypatch, tmp_path, capsys):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0}))
+    encoder = tmp_path / "sm"
+    encoder.mkdir()
+    (encoder / "encoder.json").write_text(json.dumps({"format": "someone-else"}))
+    argv = ["--encoder", str(encoder), "--output", str(tmp_path / "o")]
+    assert load_recipe().main(argv) == 2
+    assert "someone-else" in capsys.readouterr().err and fake.calls == []
