@@ -26,6 +26,10 @@ Some tasks, their first probe only, shorter training::
         --probes first --data librispeech=/data/LibriSpeech --data slurp=/data/SLURP \
         --override number_of_epochs=2
 
+Hyper-parameters: ``--override KEY=VALUE`` sets a key of every task's YAML
+(``hparams/mp3s/<task>_<probe>.yaml``), ``--override TASK:KEY=VALUE`` one task's
+only (``--override iemocap:fold=3``, ``--override commonvoice-cy:lr=4e-4``).
+
 Tasks without a ``--data`` folder are reported as skipped. Running the same
 command again trains only the runs that have not finished; a run that fails is
 recorded in ``results.md`` (traceback in its folder's ``failure.log``) and the
@@ -89,8 +93,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--override",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="hyper-parameter of every run",
+        metavar="[TASK:]KEY=VALUE",
+        help="hyper-parameter of every run, or of one task's runs",
     )
     parser.add_argument(
         "--device", default="cuda:0" if torch.cuda.is_available() else "cpu"
@@ -112,30 +116,30 @@ def key_values(
     return parsed
 
 
-def plan_from_arguments(args: argparse.Namespace) -> tuple[BenchmarkPlan, dict]:
-    """Check every argument and return the plan and the overrides."""
+def plan_from_arguments(args: argparse.Namespace) -> BenchmarkPlan:
+    """Check every argument and return the plan."""
     names = args.names or default_encoder_names(args.encoder)
     if len(names) != len(args.encoder):
         raise ValueError(
             f"--names gives {len(names)} names for {len(args.encoder)} --encoder "
             "folders; give one name per encoder"
         )
-    plan = plan_benchmark(
+    return plan_benchmark(
         dict(zip(names, args.encoder, strict=True)),
         args.output,
         args.tasks,
         args.probes,
         key_values(args.data, "--data"),
         args.synthetic_size,
+        key_values(args.override, "--override", yaml.safe_load),
     )
-    return plan, key_values(args.override, "--override", yaml.safe_load)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Plan, check, run, report; return the exit status."""
     args = parse_arguments(argv)
     try:
-        plan, overrides = plan_from_arguments(args)
+        plan = plan_from_arguments(args)
         for name, layers in check_encoders(plan.encoders).items():
             print(f"encoder {name}: {plan.encoders[name]} ({layers} hidden states)")
     except (ValueError, FileNotFoundError, ImportError) as error:
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     for note in plan.notes:
         print(f"not run: {note}")
-    outcomes = run_benchmark(plan, overrides, {"device": args.device})
+    outcomes = run_benchmark(plan, {"device": args.device})
     print(primary_table(outcomes, list(plan.encoders)))
     print(f"Reports: {plan.output_folder / 'results.md'}, results.csv")
     failed = [o for o in outcomes if o.status == "failed"]

@@ -51,6 +51,7 @@ class FakeProbes:
         self.offsets = offsets
         self.failing_tasks = set(failing_tasks)
         self.calls: list[tuple[str, str, str]] = []
+        self.overrides: dict[str, dict] = {}
 
     def run_probe(
         self,
@@ -63,7 +64,7 @@ class FakeProbes:
         run_opts=None,
     ):
         self.calls.append((Path(encoder_folder).name, task, probe))
-        self.overrides, self.run_opts = overrides, run_opts
+        self.overrides[task], self.run_opts = overrides, run_opts
         if task in self.failing_tasks:
             raise FileNotFoundError(f"{data_folder}/test.tsv: split 'test' missing")
         offset = self.offsets[Path(encoder_folder).name]
@@ -172,13 +173,18 @@ def test_runs_report_side_by_side_and_are_reused(monkeypatch, tmp_path, encoders
     fake = install(monkeypatch, FakeProbes({"sm": 0.0, "mhsa": 1.5}))
     data = {"librispeech": tmp_path, "voxceleb1": tmp_path, "slurp": tmp_path}
     out = tmp_path / "out"
-    plan = plan_benchmark(encoders, out, "librispeech,voxceleb1,slurp", "all", data)
-    lines = []
-    outcomes = run_benchmark(
-        plan, {"number_of_epochs": 1}, {"device": "cpu"}, log=lines.append
+    overrides = {"number_of_epochs": 1, "slurp:lr": 0.5}
+    plan = plan_benchmark(
+        encoders, out, "librispeech,voxceleb1,slurp", "all", data, "tiny", overrides
     )
+    lines = []
+    outcomes = run_benchmark(plan, {"device": "cpu"}, log=lines.append)
     assert [o.status for o in outcomes] == ["done"] * 12 and len(fake.calls) == 12
-    assert fake.overrides == {"number_of_epochs": 1}
+    assert fake.overrides == {
+        "librispeech": {"number_of_epochs": 1},
+        "voxceleb1": {"number_of_epochs": 1},
+        "slurp": {"number_of_epochs": 1, "lr": 0.5},
+    }
     assert fake.run_opts == {"device": "cpu"}
     assert len(lines) == 24 and lines[-1].startswith("[12/12] mhsa slurp/")
 
@@ -323,6 +329,8 @@ def test_command_demo_reports_and_exit_status(monkeypatch, tmp_path, capsys):
         "tiny",
         "--override",
         "number_of_epochs=1",
+        "--override",
+        "iemocap:fold=2",
         "--device",
         "cpu",
     ]
@@ -332,7 +340,10 @@ def test_command_demo_reports_and_exit_status(monkeypatch, tmp_path, capsys):
     assert "demo on the synthetic corpora (tiny)" in printed.out
     assert "| iemocap | " in printed.out
     assert "2 run(s) failed" in printed.err
-    assert fake.overrides == {"number_of_epochs": 1}
+    assert fake.overrides == {
+        "iemocap": {"number_of_epochs": 1, "fold": 2},
+        "slurp": {"number_of_epochs": 1},
+    }
     assert fake.run_opts == {"device": "cpu"}
     assert "Demo on the synthetic corpora (tiny)" in (out / "results.md").read_text()
 

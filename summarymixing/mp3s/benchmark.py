@@ -82,7 +82,6 @@ def check_encoders(encoders: Mapping[str, Path]) -> dict[str, int]:
 
 def run_benchmark(
     plan: BenchmarkPlan,
-    overrides: Mapping | None = None,
     run_opts: Mapping | None = None,
     log: Callable[[str], None] = print,
 ) -> list[RunOutcome]:
@@ -94,9 +93,7 @@ def run_benchmark(
     Parameters
     ----------
     plan : BenchmarkPlan
-        From :func:`plan_benchmark`.
-    overrides : Mapping, optional
-        Hyper-parameter overrides applied to every run.
+        From :func:`plan_benchmark`; it holds each task's overrides.
     run_opts : Mapping, optional
         SpeechBrain run options, e.g. ``{"device": "cpu"}``.
     log : callable
@@ -125,7 +122,6 @@ def run_benchmark(
         outcomes[index] = _run_one(
             plan,
             outcomes[index].run,
-            overrides,
             run_opts,
             lambda line, p=prefix: log(f"{p} {line}"),
         )
@@ -137,7 +133,6 @@ def run_benchmark(
 def _run_one(
     plan: BenchmarkPlan,
     run: ProbeRun,
-    overrides: Mapping | None,
     run_opts: Mapping | None,
     log: Callable[[str], None],
 ) -> RunOutcome:
@@ -162,7 +157,7 @@ def _run_one(
             run.encoder_folder,
             run.data_folder,
             run.output_folder,
-            dict(overrides or {}),
+            dict(plan.overrides.get(run.task, {})),
             dict(run_opts or {}),
         )
     except Exception as error:  # recorded; the benchmark goes on

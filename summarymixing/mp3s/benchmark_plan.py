@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from summarymixing.data.synthetic import CORPORA, SIZES
 from summarymixing.mp3s import tasks as mp3s_tasks
@@ -37,7 +38,7 @@ class ProbeRun:
 
 @dataclass
 class BenchmarkPlan:
-    """The runs, their encoders and where the reports go.
+    """The runs, their encoders, each task's overrides and where reports go.
 
     ``synthetic_size`` is set for the demo: each task's synthetic corpus is
     built under ``output_folder / "synthetic"`` before its first run.
@@ -47,6 +48,7 @@ class BenchmarkPlan:
     encoders: dict[str, Path]
     runs: list[ProbeRun]
     synthetic_size: str | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -93,6 +95,39 @@ def select_probes(tasks: Sequence[str], probes: str) -> dict[str, tuple[str, ...
     }
 
 
+def task_overrides(
+    overrides: Mapping[str, Any], tasks: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Share out overrides: ``KEY`` goes to every task, ``TASK:KEY`` to one.
+
+    Task-scoped keys set what only some YAML files have (the IEMOCAP fold) or
+    what differs per task (the learning rates of Welsh and Basque).
+
+    Example
+    -------
+    >>> task_overrides({"number_of_epochs": 1, "iemocap:fold": 3}, ["iemocap", "slurp"])
+    {'iemocap': {'number_of_epochs': 1, 'fold': 3}, 'slurp': {'number_of_epochs': 1}}
+    >>> task_overrides({"timit:lr": 1.0}, ["slurp"])
+    Traceback (most recent call last):
+    ...
+    ValueError: override 'timit:lr' names no task; use KEY or TASK:KEY with TASK one of librispeech, buckeye, commonvoice-cy, commonvoice-eu, voxceleb1, iemocap, slurp
+    """  # noqa: E501
+    shared = {key: value for key, value in overrides.items() if ":" not in key}
+    per_task: dict[str, dict[str, Any]] = {task: dict(shared) for task in tasks}
+    for scoped, value in overrides.items():
+        task, _, key = scoped.partition(":")
+        if not key:
+            continue
+        if task not in mp3s_tasks.TASKS:
+            raise ValueError(
+                f"override {scoped!r} names no task; use KEY or TASK:KEY with TASK "
+                f"one of {', '.join(mp3s_tasks.TASKS)}"
+            )
+        if task in per_task:
+            per_task[task][key] = value
+    return per_task
+
+
 def default_encoder_names(folders: Sequence[str | Path]) -> list[str]:
     """Name encoder folders after the nearest folder name that says something.
 
@@ -132,6 +167,7 @@ def plan_benchmark(
     probes: str = "all",
     data_folders: Mapping[str, str | Path] | None = None,
     synthetic_size: str = "small",
+    overrides: Mapping[str, Any] | None = None,
 ) -> BenchmarkPlan:
     """Check the choices and list the runs, before anything runs.
 
@@ -147,6 +183,8 @@ def plan_benchmark(
         Task -> corpus root. None or empty: the demo on synthetic corpora.
     synthetic_size : str
         Size of the demo corpora (``tiny`` or ``small``).
+    overrides : Mapping, optional
+        Hyper-parameter overrides, see :func:`task_overrides`.
 
     Returns
     -------
@@ -163,7 +201,13 @@ def plan_benchmark(
             f"unknown synthetic size {synthetic_size!r}; valid: {', '.join(SIZES)}"
         )
     data = _demo_data(chosen, output_folder) if demo else _checked_data(data_folders)
-    plan = BenchmarkPlan(output_folder, folders, [], synthetic_size if demo else None)
+    plan = BenchmarkPlan(
+        output_folder,
+        folders,
+        [],
+        synthetic_size if demo else None,
+        task_overrides(overrides or {}, chosen),
+    )
     for task in chosen:
         if not per_task[task]:
             plan.notes.append(
