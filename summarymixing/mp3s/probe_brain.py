@@ -1,0 +1,242 @@
+"""The Brain every MP3S probe shares: frozen features, probe, two optimisers.
+
+Per batch: ``WeightedLayerFeatures`` (frozen upstream, softmax-weighted sum of
+all its hidden states) → probe → the task's loss. The probe and the layer
+weights have their own optimisers and NewBob annealers
+(:mod:`~summarymixing.mp3s.optimisation`), handed to SpeechBrain through
+``optimizers_dict`` so that its gradient clipping, accumulation, DDP and AMP
+apply to both; both learning rates are annealed on the validation metric at
+the end of every epoch, and the checkpoint with the best validation metric is
+the one evaluated.
+
+Only SpeechBrain's hooks are used (``init_optimizers``, ``compute_forward``,
+``compute_objectives``, ``on_fit_batch_start``, ``on_stage_start``,
+``on_stage_end``). A task family subclasses :class:`ProbeBrain` and defines
+its loss and metrics (:meth:`~ProbeBrain.batch_loss`,
+:meth:`~ProbeBrain.start_metrics`, :meth:`~ProbeBrain.update_metrics`,
+:meth:`~ProbeBrain.summarize_metrics`) and which validation metric drives
+annealing and checkpoint selection.
+
+Checkpoints hold the probe, the layer-weight logits (``features.mixer``, not
+the frozen upstream: it is in the encoder folder already), both optimisers
+and annealers, the epoch counter, the data-loader position, the RNG state and
+the count of unreadable training files.
+"""
+
+import abc
+
+import speechbrain as sb
+import torch
+
+from summarymixing.data.pipeline import BadAudioTracker
+from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
+from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
+from summarymixing.mp3s.task_datasets import require_readable_audio
+from summarymixing.training.nonfinite import NonFiniteGuard
+from summarymixing.training.pretrain_brain import unwrap
+from summarymixing.training.random_state import RandomState
+
+VALIDATION_KEY = "validation_error"
+
+
+class ProbeBrain(sb.Brain, abc.ABC):
+    """Frozen features → probe → loss, with the two MP3S optimisers.
+
+    Parameters
+    ----------
+    features : WeightedLayerFeatures
+        The frozen upstream with its learned layer weights.
+    probe : torch.nn.Module
+        Called as ``probe(features, padding_mask)``.
+    hparams : dict
+        Needs ``probe_lr``, ``weights_lr``, ``probe_annealing_factor``,
+        ``weights_annealing_factor``, ``improvement_threshold``,
+        ``max_nonfinite_batches``, ``train_logger`` and ``output_folder``.
+    run_opts : dict or RunOptions, optional
+        SpeechBrain run options.
+    checkpointer : Checkpointer, optional
+        Receives every recoverable of the module docstring.
+    """
+
+    #: Name of the validation metric that drives annealing and checkpoints.
+    validation_metric = "loss"
+    #: Whether a higher validation metric is better (e.g. accuracy).
+    higher_is_better = False
+
+    def __init__(
+        self,
+        features: WeightedLayerFeatures,
+        probe: torch.nn.Module,
+        hparams: dict,
+        run_opts=None,
+        checkpointer=None,
+    ) -> None:
+        super().__init__(
+            modules={"features": features, "probe": probe},
+            hparams=hparams,
+            run_opts=run_opts,
+            checkpointer=checkpointer,
+        )
+        self.optimisers: ProbeOptimisers | None = None
+        self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
+        self.bad_audio = BadAudioTracker()
+        self.train_stats: dict[str, float] = {}
+        self.test_name = "test"
+        self.test_metrics: dict[str, float] = {}
+        if checkpointer is not None:
+            checkpointer.add_recoverable("probe", probe)
+            checkpointer.add_recoverable("layer_weights", features.mixer)
+            checkpointer.add_recoverable("bad_audio", self.bad_audio)
+            rank = getattr(self, "rank", None) or 0
+            checkpointer.add_recoverable("random_state", RandomState(rank))
+
+    @abc.abstractmethod
+    def batch_loss(
+        self, outputs: torch.Tensor, padding_mask: torch.Tensor, batch
+    ) -> torch.Tensor:
+        """Return the task's loss on one batch of probe outputs."""
+
+    @abc.abstractmethod
+    def start_metrics(self, stage: sb.Stage) -> None:
+        """Reset the metric statistics at the start of a stage."""
+
+    @abc.abstractmethod
+    def update_metrics(
+        self, outputs: torch.Tensor, padding_mask: torch.Tensor, batch, stage: sb.Stage
+    ) -> None:
+        """Accumulate the metric statistics of one evaluation batch."""
+
+    @abc.abstractmethod
+    def summarize_metrics(self, stage: sb.Stage) -> dict[str, float]:
+        """Return the metrics of a finished evaluation stage."""
+
+    def layer_weights(self) -> list[float]:
+        """Return the softmax weights of the hidden states (they sum to one)."""
+        return unwrap(self.modules.features).layer_weights().detach().cpu().tolist()
+
+    def init_optimizers(self) -> None:
+        """Build the probe and layer-weight optimisers and register them."""
+        hparams = self.hparams
+        self.optimisers = build_probe_optimisers(
+            unwrap(self.modules.features),
+            unwrap(self.modules.probe),
+            probe_lr=hparams.probe_lr,
+            weights_lr=hparams.weights_lr,
+            probe_annealing_factor=hparams.probe_annealing_factor,
+            weights_annealing_factor=hparams.weights_annealing_factor,
+            improvement_threshold=hparams.improvement_threshold,
+        )
+        self.optimizers_dict = self.optimisers.as_dict()
+        self.optimizer = self.optimisers.probe
+        if self.checkpointer is not None:
+            self.checkpointer.add_recoverables(self.optimisers.recoverables())
+
+    def run_probe(
+        self, features: torch.Tensor, padding_mask: torch.Tensor, stage: sb.Stage
+    ) -> torch.Tensor:
+        """Apply the probe to the weighted features (overridden for embeddings)."""
+        return self.modules.probe(features, padding_mask)
+
+    def compute_forward(self, batch, stage: sb.Stage):
+        """Weighted frozen features, then the probe.
+
+        Returns
+        -------
+        outputs : torch.Tensor
+            What the probe returns.
+        padding_mask : torch.Tensor
+            ``(batch, frames)`` bool, ``True`` on padded frames.
+        """
+        batch = batch.to(self.device)
+        if stage != sb.Stage.TRAIN:
+            require_readable_audio(batch)
+        wavs, wav_lens = batch.sig
+        features, padding_mask = self.modules.features(wavs, wav_lens)
+        return self.run_probe(features, padding_mask, stage), padding_mask
+
+    def compute_objectives(self, predictions, batch, stage: sb.Stage) -> torch.Tensor:
+        """Return the loss; evaluation batches also update the metrics.
+
+        A non-finite training loss is replaced by a zero loss and counted
+        (:class:`~summarymixing.training.nonfinite.NonFiniteGuard`).
+        """
+        outputs, padding_mask = predictions
+        loss = self.batch_loss(outputs, padding_mask, batch)
+        if stage == sb.Stage.TRAIN:
+            trainable = [p for p in self.modules.parameters() if p.requires_grad]
+            return self.guard.check(loss, trainable, batch.id)
+        self.update_metrics(outputs, padding_mask, batch, stage)
+        return loss
+
+    def on_fit_batch_start(self, batch, should_step: bool) -> None:
+        """Count (and log) the unreadable files the collate function left out."""
+        self.bad_audio.update(batch)
+
+    def on_stage_start(self, stage: sb.Stage, epoch: int | None = None) -> None:
+        """Reset the metrics."""
+        self.start_metrics(stage)
+
+    def validation_error(self, metrics: dict[str, float]) -> float:
+        """Return the validation metric as a cost (lower is better), for NewBob."""
+        value = metrics[self.validation_metric]
+        return 100.0 - value if self.higher_is_better else value
+
+    def on_stage_end(
+        self, stage: sb.Stage, stage_loss: float, epoch: int | None = None
+    ) -> None:
+        """Anneal, log and checkpoint after validation; keep the test metrics."""
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = {"loss": stage_loss}
+            return
+        metrics = {"loss": stage_loss, **self.summarize_metrics(stage)}
+        if stage == sb.Stage.TEST:
+            self.test_metrics = {k: v for k, v in metrics.items() if k != "loss"}
+            self.hparams.train_logger.log_stats(
+                {"test": self.test_name}, test_stats=metrics
+            )
+            return
+        error = self.validation_error(metrics)
+        probe_lr = self.optimisers.probe.param_groups[0]["lr"]
+        weights_lr = self.optimisers.layer_weights.param_groups[0]["lr"]
+        self.optimisers.anneal(error)
+        weights = [round(weight, 3) for weight in self.layer_weights()]
+        self.hparams.train_logger.log_stats(
+            {
+                "epoch": epoch,
+                "probe_lr": probe_lr,
+                "weights_lr": weights_lr,
+                "layer_weights": weights,
+                "skipped_nonfinite": self.guard.skipped,
+            },
+            train_stats=self.train_stats,
+            valid_stats=metrics,
+        )
+        if self.checkpointer is not None:
+            self.checkpointer.save_and_keep_only(
+                meta={VALIDATION_KEY: error, **metrics},
+                min_keys=[VALIDATION_KEY],
+                num_to_keep=1,
+            )
+
+    def evaluate_split(self, name: str, dataset, loader_kwargs: dict) -> dict:
+        """Evaluate the best checkpoint on one test set; return its metrics.
+
+        Parameters
+        ----------
+        name : str
+            Named in the log and in the files the stage writes.
+        dataset : Dataset
+            The test set.
+        loader_kwargs : dict
+            DataLoader options (``batch_size``, ``num_workers``).
+
+        Returns
+        -------
+        dict
+            Metric name → value.
+        """
+        self.test_name = name
+        self.evaluate(
+            dataset, min_key=VALIDATION_KEY, test_loader_kwargs=dict(loader_kwargs)
+        )
+        return dict(self.test_metrics)
