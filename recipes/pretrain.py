@@ -190,6 +190,9 @@ def main(argv):
                 "optimizer_steps": brain.optimizer_step,
             },
         )
+        trend = brain.step_log.trend("accuracy")
+        if trend:
+            print(f"Contrastive {trend}")
         print(f"Checkpoints: {hparams['save_folder']}")
         print(f"Exported encoder: {folder} (summarymixing.export.load_encoder)")
         if demo:

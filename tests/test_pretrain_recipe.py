@@ -172,3 +172,16 @@ def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
     log = (output / "log.txt").read_text()
     assert "max parameter difference across 2 ranks = 0" in log
     assert "optimizer_step: 10" in final_state(output)["brain"]
+
+
+@pytest.mark.slow
+def test_bf16_autocast_pretraining_completes_with_finite_losses(audio, tmp_path):
+    output = tmp_path / "bf16"
+    command = recipe_command(audio, output, 10, "--precision", "bf16")
+    subprocess.run(command, check=True, capture_output=True)
+    losses = read_log_values(output, "loss")
+    assert losses and all(np.isfinite(losses))
+    assert (
+        "Using training precision: `--precision=bf16`"
+        in (output / "log.txt").read_text()
+    )

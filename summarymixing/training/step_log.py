@@ -45,6 +45,7 @@ class StepLog:
     def __init__(self, interval: int = 50, world_size: int = 1) -> None:
         self.interval = max(1, interval)
         self.world_size = world_size
+        self.history: list[tuple[int, dict[str, float]]] = []
         self._reset()
 
     def _reset(self) -> None:
@@ -80,8 +81,32 @@ class StepLog:
             f"audio s/s {speed:.1f}"
         )
         logger.info(line)
+        averages = {name: value / self.batches for name, value in self.sums.items()}
+        self.history.append((optimizer_step, averages))
         self._reset()
         return line
+
+    def trend(self, name: str) -> str | None:
+        """Describe how ``name`` moved between the first and the last log line.
+
+        Example
+        -------
+        >>> log = StepLog(interval=1)
+        >>> for step, value in enumerate([0.1, 0.2, 0.4], start=1):
+        ...     log.add_batch({"accuracy": torch.tensor(value)}, audio_seconds=1.0)
+        ...     _ = log.maybe_emit(step, lr=1.0, grad_norm=None)
+        >>> log.trend("accuracy")
+        'accuracy 0.100 at step 1 -> 0.400 at step 3'
+        """
+        points = [
+            (step, values[name]) for step, values in self.history if name in values
+        ]
+        if len(points) < 2:
+            return None
+        (first_step, first), (last_step, last) = points[0], points[-1]
+        return (
+            f"{name} {first:.3f} at step {first_step} -> {last:.3f} at step {last_step}"
+        )
 
 
 def effective_batch_hours(
