@@ -62,6 +62,8 @@ class ProbeBrain(sb.Brain, abc.ABC):
     validation_metric = "loss"
     #: Whether a higher validation metric is better (e.g. accuracy).
     higher_is_better = False
+    #: Whether the test stage computes a loss worth logging.
+    logs_test_loss = True
 
     def __init__(
         self,
@@ -191,8 +193,9 @@ class ProbeBrain(sb.Brain, abc.ABC):
         metrics = {"loss": stage_loss, **self.summarize_metrics(stage)}
         if stage == sb.Stage.TEST:
             self.test_metrics = {k: v for k, v in metrics.items() if k != "loss"}
+            logged = metrics if self.logs_test_loss else self.test_metrics
             self.hparams.train_logger.log_stats(
-                {"test": self.test_name}, test_stats=metrics
+                {"test": self.test_name}, test_stats=logged
             )
             return
         error = self.validation_error(metrics)

@@ -83,6 +83,8 @@ class SpeakerProbeBrain(ClassificationProbeBrain):
         The verification trials; the test set holds every utterance they name.
     """
 
+    logs_test_loss = False
+
     def __init__(
         self, features, probe, trials, hparams, run_opts=None, checkpointer=None
     ) -> None:

@@ -145,7 +145,7 @@ def read_result(output_folder: str | Path) -> ProbeResult | None:
         return None
     try:
         fields = json.loads(path.read_text(encoding="utf-8"))
-        fields["output_folder"] = Path(output_folder)
+        fields["output_folder"] = Path(output_folder).resolve()
         return ProbeResult(**fields)
     except (json.JSONDecodeError, TypeError) as error:
         raise ValueError(
