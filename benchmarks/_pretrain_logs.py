@@ -1,0 +1,202 @@
+"""Read back what ``recipes/pretrain.py`` logged: step statistics, step times.
+
+The recipe writes two files into its output folder:
+
+* ``log.txt``, SpeechBrain's log, every line ``2026-01-31 12:00:00,123 - logger -
+  LEVEL - message``. Every ``log_interval`` optimizer steps the step logger
+  (``summarymixing.training.step_log``) adds ``step N | loss x | contrastive x |
+  ... | lr x | grad_norm x | audio s/s x``: the means over those steps.
+* ``train_log.txt``, one line per validation: ``epoch: 1, optimizer_step: 35,
+  lr: ... - train loss: ... - valid loss: 3.43, valid accuracy: 0.10, ...``.
+
+With ``log_interval`` 1 the time between two consecutive step lines is the wall
+time of one optimizer step (data loading, forward, backward, optimizer). A step
+whose interval holds any other line (validation, checkpoint, a new epoch, a
+restart) is not *clean*: its interval measured more than training, and
+:func:`clean_step_seconds` leaves it out. A resumed run logs some steps twice;
+the later lines win.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) - (\S+) - ([A-Z]+) - (.*)$")
+STEP = re.compile(r"^step (\d+) \| (.*)$")
+PARAMETERS = re.compile(r"Total Number of Parameters: ([\d.]+)([KMG]?)")
+UNITS = {"": 1e-6, "K": 1e-3, "M": 1.0, "G": 1e3}
+
+
+@dataclass
+class StepRecord:
+    """One step line: its step, its time (seconds since the epoch), its values.
+
+    ``clean`` is True when no other log line came between the previous step
+    line and this one.
+    """
+
+    step: int
+    time: float
+    values: dict[str, float]
+    clean: bool
+
+
+@dataclass
+class PretrainLog:
+    """Everything read back from one pre-training's output folder."""
+
+    steps: list[StepRecord] = field(default_factory=list)
+    validation: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    parameters_m: float | None = None
+
+
+def parse_step_message(message: str) -> tuple[int, dict[str, float]] | None:
+    """Return (step, values) of a step-logger message, None for other messages.
+
+    Example
+    -------
+    >>> parse_step_message("step 3 | loss 2.500 | grad_norm n/a | audio s/s 9.5")
+    (3, {'loss': 2.5, 'audio s/s': 9.5})
+    >>> parse_step_message("Going into epoch 2") is None
+    True
+    """
+    match = STEP.match(message)
+    if match is None:
+        return None
+    values = {}
+    for item in match.group(2).split(" | "):
+        name, _, value = item.rpartition(" ")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            continue
+    return int(match.group(1)), values
+
+
+def parse_log(lines: list[str]) -> tuple[list[StepRecord], float | None]:
+    """Return the step records and the model size (millions) of a ``log.txt``.
+
+    Lines without a timestamp (continuations of a multi-line message) count as
+    part of the message before them.
+
+    Example
+    -------
+    >>> lines = [
+    ...     "2026-01-31 12:00:00,000 - b - INFO - * Total Number of Parameters: 2.2M",
+    ...     "2026-01-31 12:00:01,000 - s - INFO - step 1 | loss 4.0",
+    ...     "2026-01-31 12:00:02,500 - s - INFO - step 2 | loss 3.0",
+    ...     "2026-01-31 12:00:03,000 - c - INFO - Saved a checkpoint",
+    ...     "2026-01-31 12:00:05,000 - s - INFO - step 3 | loss 2.0",
+    ... ]
+    >>> records, size = parse_log(lines)
+    >>> [(r.step, r.values["loss"], r.clean) for r in records], size
+    ([(1, 4.0, False), (2, 3.0, True), (3, 2.0, False)], 2.2)
+    >>> records[1].time - records[0].time
+    1.5
+    """
+    records: list[StepRecord] = []
+    parameters_m = None
+    clean = False
+    for line in lines:
+        size = PARAMETERS.search(line)
+        if size is not None:
+            parameters_m = float(size.group(1)) * UNITS[size.group(2)]
+        match = LINE.match(line)
+        if match is None:
+            continue
+        parsed = parse_step_message(match.group(4))
+        if parsed is None:
+            clean = False
+            continue
+        step, values = parsed
+        stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        while records and records[-1].step >= step:
+            records.pop()
+        clean = clean and bool(records) and records[-1].step == step - 1
+        records.append(StepRecord(step, stamp, values, clean))
+        clean = True
+    return records, parameters_m
+
+
+def parse_validation(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
+    """Return (optimizer step, valid statistics) for each ``train_log.txt`` line.
+
+    Example
+    -------
+    >>> line = ("epoch: 1, optimizer_step: 35, lr: 4.38e-04 - train loss: 3.37 - "
+    ...         "valid loss: 3.43, valid accuracy: 1.01e-01")
+    >>> parse_validation([line])
+    [(35, {'loss': 3.43, 'accuracy': 0.101})]
+    """
+    rows = []
+    for line in lines:
+        meta, *sections = line.strip().split(" - ")
+        fields = dict(item.split(": ", 1) for item in meta.split(", ") if ": " in item)
+        if "optimizer_step" not in fields:
+            continue
+        stats = {}
+        for section in sections:
+            for item in section.split(", "):
+                name, _, value = item.partition(": ")
+                if name.startswith("valid "):
+                    stats[name.removeprefix("valid ")] = float(value)
+        step = int(fields["optimizer_step"])
+        rows = [row for row in rows if row[0] < step] + [(step, stats)]
+    return rows
+
+
+def read_pretrain_log(folder: str | Path) -> PretrainLog:
+    """Read ``log.txt`` and ``train_log.txt`` (when there) of an output folder."""
+    folder = Path(folder)
+    log_file = folder / "log.txt"
+    if not log_file.is_file():
+        raise FileNotFoundError(
+            f"{log_file} does not exist: is {folder} the --output_folder of a "
+            "recipes/pretrain.py run?"
+        )
+    records, parameters_m = parse_log(log_file.read_text().splitlines())
+    valid_file = folder / "train_log.txt"
+    validation = (
+        parse_validation(valid_file.read_text().splitlines())
+        if valid_file.is_file()
+        else []
+    )
+    return PretrainLog(records, validation, parameters_m)
+
+
+def clean_step_seconds(records: list[StepRecord]) -> list[tuple[int, float]]:
+    """Return (step, seconds) of every clean step (see the module docstring).
+
+    Example
+    -------
+    >>> records = [StepRecord(1, 0.0, {}, False), StepRecord(2, 1.5, {}, True),
+    ...            StepRecord(3, 9.0, {}, False), StepRecord(4, 10.0, {}, True)]
+    >>> clean_step_seconds(records)
+    [(2, 1.5), (4, 1.0)]
+    """
+    return [
+        (record.step, record.time - previous.time)
+        for previous, record in zip(records, records[1:], strict=False)
+        if record.clean
+    ]
+
+
+def moving_average(values: list[float], window: int) -> list[float]:
+    """Return the mean of each value and up to ``window - 1`` values before it.
+
+    Example
+    -------
+    >>> moving_average([1.0, 3.0, 5.0, 7.0], window=2)
+    [1.0, 2.0, 4.0, 6.0]
+    """
+    window = max(1, window)
+    averages, total = [], 0.0
+    for index, value in enumerate(values):
+        total += value
+        if index >= window:
+            total -= values[index - window]
+        averages.append(total / min(index + 1, window))
+    return averages
