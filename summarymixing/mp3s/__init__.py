@@ -27,6 +27,7 @@ from summarymixing.mp3s.ssl_features import (
     WeightedLayerFeatures,
     count_hidden_states,
 )
+from summarymixing.mp3s.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.tokenizers import (
     CharacterTokenizer,
     SentencePieceTokenizer,
@@ -45,6 +46,10 @@ from summarymixing.mp3s.utterance_probes import (
 )
 
 __all__ = [
+    "TASKS",
+    "ProbeResult",
+    "read_result",
+    "run_probe",
     "AAMSoftmaxLoss",
     "BiLSTMCTCProbe",
     "BiLSTMLinearProbe",
