@@ -3,9 +3,10 @@
 
 Usage
 -----
-Demo (no ``--data``): every task and probe on the synthetic corpora, built in
-``<output>/synthetic`` on first use; it shows that everything runs, not how
-good the encoder is::
+Demo (no ``--data``): every task and probe on the tiny synthetic corpora, built
+in ``<output>/synthetic`` on first use, 2 epochs each (about 10 minutes on a
+CPU); it shows that everything runs, not how good the encoder is. Add
+``--synthetic-size small --override number_of_epochs=20`` for a longer one::
 
     python recipes/mp3s_benchmark.py --encoder results/w2v2_SummaryMixing/1986/encoder
 
@@ -52,6 +53,7 @@ from summarymixing.mp3s.benchmark import (
     BenchmarkPlan,
     check_encoders,
     default_encoder_names,
+    describe_overrides,
     plan_benchmark,
     run_benchmark,
 )
@@ -85,7 +87,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", default="results/mp3s", help="output folder")
     parser.add_argument(
         "--synthetic-size",
-        default="small",
+        default="tiny",
         choices=("tiny", "small"),
         help="size of the demo corpora",
     )
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             f"No --data given: demo on the synthetic corpora ({plan.synthetic_size})"
             f" in {plan.output_folder / 'synthetic'}"
         )
+    print(f"overrides: {describe_overrides(plan.overrides)}")
     for note in plan.notes:
         print(f"not run: {note}")
     outcomes = run_benchmark(plan, {"device": args.device})

@@ -1,27 +1,32 @@
 """The MP3S benchmark runner: plan, skip what finished, record failures, report.
 
-The runs go through a fake ``run_probe`` (instant, deterministic metrics) so
-that these tests check the runner itself; the real probes are trained by the
-tests of ``summarymixing.mp3s.tasks``.
+Most runs go through a fake ``run_probe`` (instant, deterministic metrics) so
+that these tests check the runner itself; the last test runs the real
+``run_probe`` for one epoch on tiny synthetic SLURP next to a broken IEMOCAP
+folder, end to end through the command.
 """
 
 import csv
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
 from summarymixing import ConformerEncoder
+from summarymixing.data.synthetic import build_corpus
 from summarymixing.export import export_encoder
 from summarymixing.mp3s import benchmark
+from summarymixing.mp3s import tasks as mp3s_tasks
 from summarymixing.mp3s.benchmark import (
     check_encoders,
     default_encoder_names,
     plan_benchmark,
     run_benchmark,
 )
+from summarymixing.mp3s.benchmark_plan import DEMO_OVERRIDES
 from summarymixing.mp3s.tasks import TASKS, ProbeResult
 from summarymixing.wav2vec2 import FbankConvFrontEnd, W2V2EncoderWrapper
 
@@ -119,7 +124,8 @@ def read_csv(path: Path) -> list[dict]:
 
 def test_demo_plan_runs_every_task_and_probe_on_synthetic_corpora(tmp_path, encoders):
     plan = plan_benchmark({"sm": encoders["sm"]}, tmp_path / "out")
-    assert plan.synthetic_size == "small"
+    assert plan.synthetic_size == "tiny"
+    assert plan.overrides == {task: DEMO_OVERRIDES for task in TASKS}
     assert [(run.task, run.probe) for run in plan.runs] == [
         (task, probe) for task, probes in TASKS.items() for probe in probes
     ]
@@ -224,9 +230,11 @@ def test_runs_report_side_by_side_and_are_reused(monkeypatch, tmp_path, encoders
         assert png.read_bytes()[:8] == PNG_SIGNATURE
         assert f"![{task}](layer_weights/{task}.png)" in markdown
 
+    shutil.rmtree(out / "layer_weights")
     again = run_benchmark(plan, log=lines.append)
     assert len(fake.calls) == 12 and {o.status for o in again} == {"reused"}
     assert read_csv(out / "results.csv") == [dict(r, status="reused") for r in rows]
+    assert all((out / "layer_weights" / f"{task}.png").is_file() for task in data)
 
 
 def test_a_failing_task_is_recorded_and_the_others_go_on(
@@ -386,3 +394,59 @@ def test_command_rejects_an_encoder_of_another_model(monkeypatch, tmp_path, caps
     argv = ["--encoder", str(encoder), "--output", str(tmp_path / "o")]
     assert load_recipe().main(argv) == 2
     assert "someone-else" in capsys.readouterr().err and fake.calls == []
+
+
+@pytest.fixture
+def single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_real_probes_run_and_a_broken_corpus_fails_alone(
+    tmp_path, capsys, single_thread
+):
+    encoder = export_tiny_encoder(tmp_path / "sm")
+    slurp = build_corpus("slurp", tmp_path / "corpora", "tiny", progress=False)
+    broken = tmp_path / "IEMOCAP_full_release"
+    broken.mkdir()
+    out = tmp_path / "out"
+    argv = [
+        "--encoder",
+        str(encoder),
+        "--tasks",
+        "iemocap,slurp",
+        "--probes",
+        "linear",
+        "--data",
+        f"slurp={slurp}",
+        "--data",
+        f"iemocap={broken}",
+        "--output",
+        str(out),
+        "--override",
+        "number_of_epochs=1",
+        "--device",
+        "cpu",
+    ]
+    recipe = load_recipe()
+    assert recipe.main(argv) == 1
+    rows = {row["task"]: row for row in read_csv(out / "results.csv")}
+    assert rows["iemocap"]["status"] == "failed"
+    assert str(broken) in rows["iemocap"]["error"]
+    assert rows["slurp"]["metric"] == "accuracy" and rows["slurp"]["status"] == "done"
+    assert 0.0 <= float(rows["slurp"]["value"]) <= 100.0
+    result = mp3s_tasks.read_result(out / "sm" / "slurp" / "linear")
+    assert len(result.layer_weights) == 3
+    assert abs(sum(result.layer_weights) - 1.0) < 1e-5
+    assert (out / "layer_weights" / "slurp.png").read_bytes()[:8] == PNG_SIGNATURE
+    capsys.readouterr()
+
+    assert recipe.main(argv) == 1
+    printed = capsys.readouterr().out
+    assert (
+        "sm slurp/linear: accuracy" in printed
+        and "(finished before, reused)" in printed
+    )
+    assert "sm iemocap/linear: FAILED" in printed

@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.mp3s import tasks as mp3s_tasks
@@ -47,6 +48,7 @@ __all__ = [
     "RunOutcome",
     "check_encoders",
     "default_encoder_names",
+    "describe_overrides",
     "plan_benchmark",
     "run_benchmark",
 ]
@@ -78,6 +80,30 @@ def check_encoders(encoders: Mapping[str, Path]) -> dict[str, int]:
         name: count_hidden_states(upstream_from_folder(folder))
         for name, folder in encoders.items()
     }
+
+
+def describe_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> str:
+    """Say which overrides every task shares and which only some tasks have.
+
+    Example
+    -------
+    >>> describe_overrides({"iemocap": {"number_of_epochs": 2, "fold": 3},
+    ...                     "slurp": {"number_of_epochs": 2}})
+    'number_of_epochs=2; iemocap: fold=3'
+    >>> describe_overrides({"slurp": {}})
+    'none'
+    """
+    tables = list(overrides.values())
+    shared = {
+        key: value
+        for key, value in (tables[0] if tables else {}).items()
+        if all(key in table and table[key] == value for table in tables)
+    }
+    parts = [", ".join(f"{key}={value}" for key, value in shared.items())]
+    for task, table in overrides.items():
+        own = [f"{key}={value}" for key, value in table.items() if key not in shared]
+        parts.append(f"{task}: {', '.join(own)}" if own else "")
+    return "; ".join(part for part in parts if part) or "none"
 
 
 def run_benchmark(
@@ -117,16 +143,16 @@ def run_benchmark(
     for task in dict.fromkeys(o.run.task for o in outcomes if o.status == "skipped"):
         log(f"skipped {task}: no data folder given (--data {task}=DIR)")
     todo = [index for index, o in enumerate(outcomes) if o.status == "pending"]
+    last_of_task = {outcomes[index].run.task: index for index in todo}
     for count, index in enumerate(todo, start=1):
-        prefix = f"[{count}/{len(todo)}]"
+        run, prefix = outcomes[index].run, f"[{count}/{len(todo)}]"
         outcomes[index] = _run_one(
-            plan,
-            outcomes[index].run,
-            run_opts,
-            lambda line, p=prefix: log(f"{p} {line}"),
+            plan, run, run_opts, lambda line, p=prefix: log(f"{p} {line}")
         )
-        _report(plan, outcomes)
-    _report(plan, outcomes)
+        # A task's plot changes with a new result, and is drawn at least once.
+        changed = outcomes[index].status != "reused" or index == last_of_task[run.task]
+        _report(plan, outcomes, {run.task} if changed else set())
+    _report(plan, outcomes, set())
     return outcomes
 
 
@@ -188,13 +214,15 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
-def _report(plan: BenchmarkPlan, outcomes: Sequence[RunOutcome]) -> None:
-    note = (
-        f"Demo on the synthetic corpora ({plan.synthetic_size}): the numbers show "
-        "that every task runs end to end, not how good the encoders are."
-        if plan.synthetic_size
-        else ""
-    )
+def _report(
+    plan: BenchmarkPlan, outcomes: Sequence[RunOutcome], replot: set[str]
+) -> None:
+    note = f"Overrides: {describe_overrides(plan.overrides)}."
+    if plan.synthetic_size:
+        note += (
+            f" Demo on the synthetic corpora ({plan.synthetic_size}): the numbers "
+            "show that every task runs end to end, not how good the encoders are."
+        )
     if plan.notes:
         note += "\n\nNot run: " + "; ".join(plan.notes) + "."
-    write_reports(plan.output_folder, outcomes, plan.encoders, note.strip())
+    write_reports(plan.output_folder, outcomes, plan.encoders, note.strip(), replot)

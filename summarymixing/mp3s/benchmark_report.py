@@ -23,7 +23,7 @@ import csv
 import importlib.util
 import io
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,13 +134,27 @@ def write_reports(
     outcomes: Sequence[RunOutcome],
     encoders: Mapping[str, Path],
     note: str = "",
+    replot: Collection[str] | None = None,
 ) -> dict[str, Path]:
     """Write ``results.csv``, the layer-weight PNGs and ``results.md``.
+
+    Parameters
+    ----------
+    output_folder : Path
+        Where the reports go.
+    outcomes : Sequence of RunOutcome
+        Every run of the benchmark, finished or not.
+    encoders : Mapping
+        Encoder name -> folder, in column order.
+    note : str
+        A paragraph for the top of ``results.md``.
+    replot : Collection of str, optional
+        The tasks whose plots changed; None: every task with a result.
 
     Returns
     -------
     dict
-        ``"csv"``, ``"markdown"`` and one entry per plotted task -> its path.
+        ``"csv"``, ``"markdown"`` and one entry per task with a plot -> its path.
     """
     output_folder = Path(output_folder)
     written = {
@@ -157,8 +171,10 @@ def write_reports(
         )
         weights = {}
     for task, per_probe in weights.items():
-        figure = plot_layer_weights(task, per_probe, list(encoders))
         plots[task] = Path("layer_weights") / f"{task}.png"
+        if replot is not None and task not in replot:
+            continue
+        figure = plot_layer_weights(task, per_probe, list(encoders))
         write_atomically(
             output_folder / plots[task],
             lambda tmp, figure=figure: figure.savefig(tmp, format="png", dpi=110),

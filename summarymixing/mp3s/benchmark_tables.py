@@ -36,6 +36,17 @@ METRICS: dict[str, MetricInfo] = {
 _UNKNOWN_METRIC = MetricInfo("", None, 3)
 
 
+def metric_info(name: str) -> MetricInfo:
+    """How ``name`` reads; ``WER_test-other`` reads like ``WER``.
+
+    Example
+    -------
+    >>> metric_info("CER_test-other") == METRICS["CER"], metric_info("loss").unit
+    (True, '')
+    """
+    return METRICS.get(name) or METRICS.get(name.split("_")[0], _UNKNOWN_METRIC)
+
+
 def metric_label(name: str) -> str:
     """Name, unit and direction of a metric, as a table shows it.
 
@@ -44,7 +55,7 @@ def metric_label(name: str) -> str:
     >>> metric_label("WER"), metric_label("accuracy"), metric_label("loss")
     ('WER (%, lower is better)', 'accuracy (%, higher is better)', 'loss')
     """
-    info = METRICS.get(name, _UNKNOWN_METRIC)
+    info = metric_info(name)
     notes = [info.unit] if info.unit else []
     if info.lower_is_better is not None:
         notes.append("lower is better" if info.lower_is_better else "higher is better")
@@ -59,7 +70,7 @@ def format_value(name: str, value: float) -> str:
     >>> format_value("WER", 12.3456), format_value("minDCF", 0.31), format_value("x", 1)
     ('12.35', '0.3100', '1.000')
     """
-    return f"{value:.{METRICS.get(name, _UNKNOWN_METRIC).decimals}f}"
+    return f"{value:.{metric_info(name).decimals}f}"
 
 
 def best_values(name: str, values: Sequence[float | None]) -> set[int]:
@@ -72,7 +83,7 @@ def best_values(name: str, values: Sequence[float | None]) -> set[int]:
     >>> best_values("WER", [12.0]), best_values("WER", [3.0, 3.0])
     (set(), set())
     """
-    direction = METRICS.get(name, _UNKNOWN_METRIC).lower_is_better
+    direction = metric_info(name).lower_is_better
     known = [value for value in values if value is not None]
     if direction is None or len(known) < 2:
         return set()
