@@ -99,7 +99,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="hyper-parameter of every run, or of one task's runs",
     )
     parser.add_argument(
-        "--device", default="cuda:0" if torch.cuda.is_available() else "cpu"
+        "--device",
+        default="cuda:0" if torch.cuda.is_available() else "cpu",
+        help="cuda:0, cpu, ... (default: cuda:0 when there is a GPU)",
     )
     return parser.parse_args(argv)
 

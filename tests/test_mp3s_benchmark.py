@@ -267,6 +267,25 @@ def test_a_failing_task_is_recorded_and_the_others_go_on(
     assert "## Failures" not in (out / "results.md").read_text()
 
 
+def test_a_result_is_not_reused_for_other_overrides(monkeypatch, tmp_path, encoders):
+    fake = install(monkeypatch, FakeProbes({"sm": 0.0}))
+    out, data = tmp_path / "out", {"iemocap": tmp_path}
+
+    def run(fold: int) -> list:
+        overrides = {"iemocap:fold": fold}
+        plan = plan_benchmark(
+            {"sm": encoders["sm"]}, out, "iemocap", "first", data, "tiny", overrides
+        )
+        return run_benchmark(plan, log=lambda line: None)
+
+    assert [o.status for o in run(1)] == ["done"]
+    assert [o.status for o in run(1)] == ["reused"]
+    (outcome,) = run(2)
+    assert outcome.status == "failed" and len(fake.calls) == 1
+    assert "finished with overrides {'fold': 1}, not {'fold': 2}" in outcome.error
+    assert "delete that folder" in outcome.error
+
+
 def test_tasks_without_data_are_listed_as_skipped(monkeypatch, tmp_path, encoders):
     fake = install(monkeypatch, FakeProbes({"sm": 0.0}))
     out = tmp_path / "out"

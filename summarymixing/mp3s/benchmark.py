@@ -1,13 +1,16 @@
 """Run the MP3S benchmark: every planned encoder x task x probe, resumable.
 
-:func:`run_benchmark` takes a :class:`~summarymixing.mp3s.benchmark_plan.
-BenchmarkPlan` and runs it one probe after the other through
+:func:`run_benchmark` takes a plan of :mod:`summarymixing.mp3s.benchmark_plan`
+and runs it one probe after the other through
 ``summarymixing.mp3s.tasks.run_probe``:
 
 * a run whose folder already holds a finished result (``read_result``) is
   reused, not trained again: re-running the same command after a crash, or with
   one more encoder, trains only what is missing (delete a run's folder to train
-  it again, for instance after changing an override);
+  it again);
+* a finished run remembers its overrides (``benchmark_overrides.json``); the
+  same run asked with other overrides (another IEMOCAP fold, more epochs) is
+  refused with a message instead of reusing the old result;
 * a run that raises is recorded as failed with its message (the traceback goes
   to ``failure.log`` in its folder) and the benchmark goes on with the others;
 * a task without a data folder is recorded as skipped, never dropped silently.
@@ -22,6 +25,7 @@ every run, so they always show what has finished. Layout of the output folder::
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +45,8 @@ from summarymixing.mp3s.benchmark_report import write_reports
 from summarymixing.mp3s.benchmark_tables import format_value
 from summarymixing.mp3s.ssl_features import count_hidden_states
 from summarymixing.mp3s.upstreams import upstream_from_folder
+
+OVERRIDES_FILE = "benchmark_overrides.json"
 
 __all__ = [
     "BenchmarkPlan",
@@ -164,10 +170,12 @@ def _run_one(
 ) -> RunOutcome:
     """Reuse, or train and evaluate, one probe; any error becomes the outcome."""
     name = f"{run.encoder} {run.task}/{run.probe}"
+    overrides = dict(plan.overrides.get(run.task, {}))
     start = time.perf_counter()
     try:
         result = mp3s_tasks.read_result(run.output_folder)
         if result is not None:
+            _check_overrides(run.output_folder, overrides)
             log(f"{name}: {_summary(result)} (finished before, reused)")
             return RunOutcome(run, "reused", result)
         log(f"{name}: training on {run.data_folder}")
@@ -183,9 +191,10 @@ def _run_one(
             run.encoder_folder,
             run.data_folder,
             run.output_folder,
-            dict(plan.overrides.get(run.task, {})),
+            overrides,
             dict(run_opts or {}),
         )
+        (run.output_folder / OVERRIDES_FILE).write_text(_as_json(overrides))
     except Exception as error:  # recorded; the benchmark goes on
         seconds = time.perf_counter() - start
         message = f"{type(error).__name__}: {error}"
@@ -201,6 +210,27 @@ def _run_one(
     (run.output_folder / "failure.log").unlink(missing_ok=True)
     log(f"{name}: {_summary(result)} in {_duration(seconds)}")
     return RunOutcome(run, "done", result)
+
+
+def _as_json(overrides: Mapping[str, Any]) -> str:
+    return json.dumps(overrides, sort_keys=True, indent=1, default=str) + "\n"
+
+
+def _check_overrides(folder: Path, overrides: Mapping[str, Any]) -> None:
+    """Refuse to reuse a result finished with other overrides.
+
+    Without this, changing an override (the IEMOCAP fold, the number of epochs)
+    would silently reuse the result of the old setting.
+    """
+    path = folder / OVERRIDES_FILE
+    wanted = json.loads(_as_json(overrides))
+    found = json.loads(path.read_text()) if path.is_file() else wanted
+    if found != wanted:
+        raise ValueError(
+            f"{folder} holds a result finished with overrides {found}, not "
+            f"{wanted}: delete that folder to train with the new ones, or pass "
+            "another --output"
+        )
 
 
 def _summary(result: mp3s_tasks.ProbeResult) -> str:
