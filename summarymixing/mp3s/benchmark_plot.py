@@ -67,7 +67,7 @@ def plot_layer_weights(
         axis.set_title(f"{task} / {probe}")
         axis.set_ylabel("softmax weight")
         axis.set_xticks(range(longest))
-        axis.legend(fontsize="small")
+        axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes[-1].set_xlabel("hidden state (0 = input of the first layer)")
     return figure
 
