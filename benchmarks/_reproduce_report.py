@@ -7,14 +7,11 @@ pre-training, the probes' results), so a re-run rewrites the same report.
 from __future__ import annotations
 
 import csv
-import os
-import platform
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from _pretrain_logs import (
     PretrainLog,
     clean_step_seconds,
@@ -63,39 +60,6 @@ class Setup:
     stage_seconds: dict[str, float]
 
 
-def machine_description() -> dict[str, Any]:
-    """CPU model, cores, memory, library versions and the current load average.
-
-    Example
-    -------
-    >>> machine_description()["logical_cores"] >= 1
-    True
-    """
-    cpu, memory = platform.processor() or platform.machine(), None
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
-    if cpuinfo.is_file():
-        models = [
-            line for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        cpu = models[0].split(":", 1)[1].strip() if models else cpu
-    if meminfo.is_file():
-        memory = int(meminfo.read_text().split()[1]) / 2**20
-    import speechbrain
-
-    return {
-        "cpu": cpu,
-        "logical_cores": os.cpu_count() or 1,
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "memory_gib": memory,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "speechbrain": speechbrain.__version__,
-        "python": platform.python_version(),
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "load_start": os.getloadavg(),
-    }
-
-
 def tail_mean(log: PretrainLog, name: str) -> float | None:
     """Mean of ``name`` over the last 10% of the logged steps (at least one).
 
@@ -125,6 +89,7 @@ def efficiency(run: ModelRun, baseline_mib: float) -> dict[str, float | None]:
         "mean_all_s": (last.time - first.time) / span if span else None,
         "clean_steps": len(seconds),
         "wall_min": run.record["wall_seconds"] / 60,
+        "cpu_min": run.record["cpu_seconds"] / 60,
         "peak_mib": peak,
         "above_mib": peak - baseline_mib,
     }
@@ -167,14 +132,17 @@ def efficiency_table(runs: list[ModelRun], baseline_mib: float) -> str:
     reference = rows.get(REFERENCE, {})
     lines = [
         "| model | step, median (s) | vs MHSA | step, all included (s) | wall (min) "
-        "| peak RSS (MiB) | vs MHSA | above libraries (MiB) | vs MHSA |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU (min) | vs MHSA | peak RSS (MiB) | vs MHSA | above libraries (MiB) "
+        "| vs MHSA |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in rows.items():
         cells = [
             name, fmt(row["median_s"], ".3f"),
             fmt(ratio(row["median_s"], reference.get("median_s")), ".2f"),
             fmt(row["mean_all_s"], ".3f"), fmt(row["wall_min"], ".1f"),
+            fmt(row["cpu_min"], ".1f"),
+            fmt(ratio(row["cpu_min"], reference.get("cpu_min")), ".2f"),
             fmt(row["peak_mib"], ".0f"),
             fmt(ratio(row["peak_mib"], reference.get("peak_mib")), ".2f"),
             fmt(row["above_mib"], ".0f"),
@@ -231,6 +199,17 @@ def downstream_table(runs: list[ModelRun], rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def duration(seconds: float) -> str:
+    """Seconds below a minute, else minutes.
+
+    Example
+    -------
+    >>> duration(42.4), duration(150.0)
+    ('42 s', '2.5 min')
+    """
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
 def setup_section(runs: list[ModelRun], setup: Setup) -> str:
     """Markdown lines: command, hardware, configuration, time spent per stage."""
     machine = setup.machine
@@ -243,7 +222,7 @@ def setup_section(runs: list[ModelRun], setup: Setup) -> str:
         f"{task}: " + (", ".join(f"`{k}: {v}`" for k, v in keys.items()) or "defaults")
         for task, keys in setup.probe_overrides.items()
     )
-    stages = ", ".join(f"{k} {v / 60:.1f} min" for k, v in setup.stage_seconds.items())
+    stages = ", ".join(f"{k} {duration(v)}" for k, v in setup.stage_seconds.items())
     total = sum(setup.stage_seconds.values()) / 60
     return "\n".join([
         f"- Command: `{setup.command}`",
@@ -252,12 +231,13 @@ def setup_section(runs: list[ModelRun], setup: Setup) -> str:
         + (f", GPU {machine['cuda']}" if machine["cuda"] else "")
         + f"; 1-minute load average {load} at start/end (other processes on the "
         "machine slow both models down)",
-        f"- Software: torch {machine['torch']} ({machine['torch_threads']} threads),"
+        f"- Software: torch {machine['torch']} (threads in every stage: "
+        f"{machine['torch_threads']}),"
         f" SpeechBrain {machine['speechbrain']}, Python {machine['python']}",
         f"- Pre-training: `recipes/pretrain.py` with {', '.join(r.name for r in runs)}"
         f" (`hparams/w2v2_summarymixing.yaml`, `hparams/w2v2_mhsa.yaml`) and the same"
-        f" keys for both, those of the demo (`hparams/demo.yaml`) with every step "
-        f"logged: {overrides}",
+        f" keys for both: the demo's (`hparams/demo.yaml`), with the step limit of "
+        f"`--steps` and every step logged: {overrides}",
         f"- Data: synthetic Libri-Light ({setup.size}, VAD-cut into 10-30 s pieces) "
         f"to pre-train, synthetic LibriSpeech dev-clean to validate; probes on the "
         f"synthetic LibriSpeech and VoxCeleb1 ({setup.size}); probe overrides: "
@@ -288,10 +268,13 @@ def write_report(out: Path, runs: list[ModelRun], setup: Setup) -> Path:
         "Step: wall time between consecutive step lines of the recipe's log "
         "(data loading, forward, backward, optimizer), median over the steps "
         "without validation, checkpoint or new epoch in between; *all included*: "
-        "the whole training time over the steps. Peak RSS: `ru_maxrss` of the "
-        "pre-training process (`os.wait4`), i.e. its peak resident memory; *above "
-        f"libraries*: minus {setup.baseline_mib:.0f} MiB, the peak of "
-        "`recipes/pretrain.py --help`, which imports the same libraries.",
+        "the whole training time over the steps. Wall and CPU (user + system) "
+        "time of the whole process, data preparation and export included: CPU "
+        "time is the less sensitive to other load on the machine. Peak RSS: "
+        "`ru_maxrss` of the pre-training process (`os.wait4`), its peak "
+        "resident memory; *above libraries*: minus "
+        f"{setup.baseline_mib:.0f} MiB, the peak of `recipes/pretrain.py "
+        "--help`, which imports the same libraries.",
         efficiency_table(runs, setup.baseline_mib),
         "![step time and memory](efficiency.png)",
     ]

@@ -17,17 +17,25 @@ CTC probe, VoxCeleb1 speaker verification with the x-vector probe) through
   reports it when the process is reaped (``os.wait4``; the peak resident set
   size, on CPU), and the same for ``recipes/pretrain.py --help``, a process
   that imports everything the recipe imports and builds nothing: the share of
-  the peak that is the interpreter and libraries;
+  the peak that is the interpreter and libraries (host memory also with
+  ``--device cuda``: GPU memory is measured by ``pretrain_step.py``);
 * the downstream metrics of both encoders side by side.
 
-Models and schedule are those of the recipe's demo, ``hparams/demo.yaml``
-(``--override`` changes them for both). Every stage is skipped when re-run
-once finished: a pre-training with its exported encoder and measurements
-(``<out>/pretrain/<model>/reproduce.json``), a probe with its ``result.json``.
-Delete a folder to redo it.
+Models and schedule are those of the recipe's demo, ``hparams/demo.yaml``,
+trained for ``--steps`` (1500) instead of the demo's limit; ``--override``
+changes any key for both. The probes are smaller and shorter than the
+published ones (``PROBE_OVERRIDES``) to fit the budget. Every stage is skipped
+when re-run once finished: a pre-training with its exported encoder and
+measurements (``<out>/pretrain/<model>/reproduce.json``), a probe with its
+``result.json``. Delete a folder to redo it.
+
+On a machine shared with other work, multi-threaded PyTorch spends most of its
+time waiting for its threads (here a probe epoch took 5x longer with 2 threads
+than with 1): pass ``--threads 1`` there.
 
 Usage:
-    python benchmarks/reproduce.py                  # the full run, ~45 min, 2 cores
+    python benchmarks/reproduce.py                  # the full run, ~40 min, 2 cores
+    python benchmarks/reproduce.py --threads 1      # the same on a busy machine
     python benchmarks/reproduce.py --size tiny --steps 20 --out /tmp/repro  # smoke
     python benchmarks/reproduce.py --skip-probes --override num_layers=6
 """
@@ -37,37 +45,37 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shlex
-import statistics
-import subprocess
 import sys
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
-from _pretrain_logs import clean_step_seconds, parse_log
-from _reproduce_report import ModelRun, Setup, machine_description, write_report
+from _pretrain_runs import baseline_rss_mib, pretrain
+from _reproduce_report import ModelRun, Setup, write_report
 from _training_step import parse_overrides
 
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.mp3s import tasks as mp3s_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "pretrain.py"
 DEMO = ROOT / "hparams" / "demo.yaml"
 MODELS = {
     "SummaryMixing": ROOT / "hparams" / "w2v2_summarymixing.yaml",
     "MHSA": ROOT / "hparams" / "w2v2_mhsa.yaml",
 }
+DEFAULT_STEPS = 1500
 PROBES = (("librispeech", "bilstm"), ("voxceleb1", "xvector"))
 PROBE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "small": {
         "librispeech": {
-            "lstm_hidden_size": 256, "number_of_epochs": 6, "batch_size": 8,
-            "probe_lr": 0.001, "test_splits": ["test-clean"], "num_workers": 0,
+            "lstm_hidden_size": 128, "lstm_layers": 1, "number_of_epochs": 8,
+            "probe_lr": 0.008, "test_splits": ["test-clean"], "num_workers": 0,
+            "batch_size": 8,
         },
         "voxceleb1": {
             "xvector_channels": [256, 256, 256, 256, 768], "embedding_size": 256,
@@ -86,7 +94,6 @@ PROBE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }  # fmt: skip
 """Per corpus size and task: hparams/mp3s overrides that fit the time budget."""
-POLL_SECONDS = 20.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -94,8 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/reproduce"))
     parser.add_argument(
-        "--steps", type=int, default=None,
-        help="optimizer steps of each pre-training (default: hparams/demo.yaml's)",
+        "--steps", type=int, default=DEFAULT_STEPS,
+        help=f"optimizer steps of each pre-training (default {DEFAULT_STEPS})",
     )  # fmt: skip
     parser.add_argument(
         "--size", choices=["tiny", "small"], default="small",
@@ -104,17 +111,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-probes", action="store_true")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument(
+        "--threads", type=int, default=None,
+        help="CPU threads of every stage (default: one per core); 1 is much "
+        "faster on a machine busy with other work",
+    )  # fmt: skip
+    parser.add_argument(
         "--override", nargs="+", default=[], metavar="KEY=VALUE",
         help="pre-training YAML keys changed in both models, e.g. num_layers=6",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.steps is not None and args.steps < 1:
-        parser.error(f"--steps must be a positive number, got {args.steps}")
+    for option in ("steps", "threads"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            parser.error(f"--{option} must be a positive number, got {value}")
     return args
 
 
 def pretraining_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the keys given to both pre-trainings: demo, per-step log, --override.
+    """Return the keys of both pre-trainings: demo, steps, per-step log, --override.
 
     Example
     -------
@@ -123,129 +137,9 @@ def pretraining_overrides(args: argparse.Namespace) -> dict[str, Any]:
     (7, 1)
     """
     overrides = yaml.safe_load(DEMO.read_text())
-    overrides["log_interval"] = 1
-    if args.steps is not None:
-        overrides["optimizer_step_limit"] = args.steps
+    overrides.update(optimizer_step_limit=args.steps, log_interval=1)
     overrides.update(parse_overrides(args.override))
     return overrides
-
-
-def command_line_value(value: Any) -> str:
-    """Spell a YAML value for ``recipes/pretrain.py --key=value``.
-
-    Run options (``--precision``, ...) arrive as raw strings, so strings stay
-    unquoted; lists go in YAML flow style.
-
-    Example
-    -------
-    >>> command_line_value("fp32"), command_line_value([144]), command_line_value(1)
-    ('fp32', '[144]', '1')
-    """
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def pretraining_command(
-    hparams: Path, folder: Path, corpora: dict[str, Path], args: argparse.Namespace
-) -> list[str]:
-    """Return the ``recipes/pretrain.py`` command line of one model."""
-    command = [sys.executable, str(RECIPE), str(hparams), f"--device={args.device}"]
-    command += ["--noprogressbar", f"--output_folder={folder}"]
-    command += [f"--data_folder={corpora['librilight']}", "--data_layout=librilight"]
-    command += [f"--valid_folder={corpora['librispeech']}"]
-    for key, value in pretraining_overrides(args).items():
-        command.append(f"--{key}={command_line_value(value)}")
-    return command
-
-
-def run_measured(command: list[str], log_file: Path) -> tuple[int, float]:
-    """Run ``command`` (output to ``log_file``); return (exit code, peak RSS MiB).
-
-    The peak is the child's ``ru_maxrss`` from ``os.wait4``: that one process,
-    not the maximum over all children as ``RUSAGE_CHILDREN`` would give.
-    """
-    with log_file.open("ab") as output:
-        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss / 1024
-
-
-def progress_line(name: str, folder: Path, steps: int) -> str | None:
-    """Describe the last logged step of a running pre-training and its pace."""
-    log_file = folder / "log.txt"
-    if not log_file.is_file():
-        return None
-    records, _ = parse_log(log_file.read_text().splitlines())
-    if not records:
-        return None
-    last = records[-1]
-    recent = [seconds for _, seconds in clean_step_seconds(records[-50:])]
-    pace = f", {statistics.median(recent):.2f} s/step" if recent else ""
-    values = ", ".join(
-        f"{key} {last.values[key]:.3f}" for key in ("loss", "accuracy")
-        if key in last.values
-    )  # fmt: skip
-    return f"  {name}: step {last.step}/{steps}{pace}, {values}"
-
-
-def run_with_progress(
-    name: str, command: list[str], folder: Path, steps: int
-) -> tuple[int, float]:
-    """:func:`run_measured` in a thread, printing progress every POLL_SECONDS."""
-    with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(run_measured, command, folder / "stdout.txt")
-        while wait([future], timeout=POLL_SECONDS).not_done:
-            line = progress_line(name, folder, steps)
-            if line:
-                print(line, flush=True)
-        return future.result()
-
-
-def pretrain(
-    name: str, corpora: dict[str, Path], args: argparse.Namespace
-) -> dict[str, Any]:
-    """Pre-train one model (or reuse a finished run); return its measurements."""
-    folder = (args.out / "pretrain" / name).resolve()
-    record_file = folder / "reproduce.json"
-    command = pretraining_command(MODELS[name], folder, corpora, args)
-    if record_file.is_file():
-        record = json.loads(record_file.read_text())
-        if record["command"] != command:
-            raise ValueError(
-                f"{folder} holds a pre-training run with another command "
-                f"({shlex.join(record['command'])}); delete it or pass another --out"
-            )
-        print(f"{name}: pre-trained before, reused ({folder})")
-        return record
-    folder.mkdir(parents=True, exist_ok=True)
-    steps = pretraining_overrides(args)["optimizer_step_limit"]
-    print(f"{name}: pre-training {steps} steps in {folder}", flush=True)
-    resumed = (folder / "log.txt").is_file()
-    start = time.time()
-    returncode, peak_mib = run_with_progress(name, command, folder, steps)
-    if returncode != 0:
-        raise RuntimeError(
-            f"pre-training {name} failed (exit code {returncode}); its output is in "
-            f"{folder / 'stdout.txt'}. Re-running this command resumes it."
-        )
-    record = {
-        "command": command,
-        "wall_seconds": time.time() - start,
-        "peak_rss_mib": peak_mib,
-        "resumed": resumed,
-    }
-    record_file.write_text(json.dumps(record, indent=2) + "\n")
-    return record
-
-
-def baseline_rss_mib(out: Path) -> float:
-    """Peak RSS of ``recipes/pretrain.py --help``: interpreter and libraries."""
-    code, peak = run_measured([sys.executable, str(RECIPE), "--help"], out / "help.txt")
-    if code != 0:
-        raise RuntimeError(f"{RECIPE} --help failed; see {out / 'help.txt'}")
-    return peak
 
 
 def probe(
@@ -292,6 +186,38 @@ def probe(
     return results
 
 
+def machine_description() -> dict[str, Any]:
+    """CPU model, cores, memory, library versions and the current load average.
+
+    Example
+    -------
+    >>> machine_description()["logical_cores"] >= 1
+    True
+    """
+    cpu, memory = platform.processor() or platform.machine(), None
+    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
+    if cpuinfo.is_file():
+        lines = cpuinfo.read_text().splitlines()
+        models = [line for line in lines if line.startswith("model name")]
+        cpu = models[0].split(":", 1)[1].strip() if models else cpu
+    if meminfo.is_file():
+        memory = int(meminfo.read_text().split()[1]) / 2**20
+    import speechbrain
+
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count() or 1,
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "memory_gib": memory,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "speechbrain": speechbrain.__version__,
+        "python": platform.python_version(),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "load_start": os.getloadavg(),
+    }
+
+
 def build_corpora(size: str, out: Path) -> dict[str, Path]:
     """Synthesise (or reuse) the pre-training and probing corpora."""
     names = {"librilight": "librilight", "librispeech": "librispeech"}
@@ -306,15 +232,22 @@ def main(argv: list[str] | None = None) -> int:
     """Run every stage, write the report; exit code 1 when a probe failed."""
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     machine = machine_description()
     seconds_file = args.out / "stage_seconds.json"
     stages = json.loads(seconds_file.read_text()) if seconds_file.is_file() else {}
     start = time.time()
     corpora = build_corpora(args.size, args.out)
     stages.setdefault("corpora", time.time() - start)
+    keys = {
+        "data_folder": str(corpora["librilight"]), "data_layout": "librilight",
+        "valid_folder": str(corpora["librispeech"]), **pretraining_overrides(args),
+    }  # fmt: skip
     records = {}
-    for name in MODELS:
-        records[name] = pretrain(name, corpora, args)
+    for name, hparams in MODELS.items():
+        folder = args.out / "pretrain" / name
+        records[name] = pretrain(name, hparams, folder, args.device, keys, args.threads)
         stages[f"{name} pre-training"] = records[name]["wall_seconds"]
         seconds_file.write_text(json.dumps(stages, indent=2) + "\n")
     probes = {}
@@ -326,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         command=shlex.join([sys.executable, *sys.argv]),
         overrides=pretraining_overrides(args),
         size=args.size,
-        baseline_mib=baseline_rss_mib(args.out),
+        baseline_mib=baseline_rss_mib(args.out, args.threads),
         probe_overrides=PROBE_OVERRIDES[args.size],
         machine=machine,
         stage_seconds=stages,
