@@ -42,7 +42,7 @@ from summarymixing.data.pipeline import (
 )
 from summarymixing.data.pretraining_data import prepare_pretraining_manifests
 from summarymixing.export import export_encoder
-from summarymixing.training.config import merged_overrides
+from summarymixing.training.config import configured_value, merged_overrides
 from summarymixing.training.distributed import replica_divergence
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
 from summarymixing.training.run_options import parse_arguments
@@ -56,7 +56,7 @@ def load_configuration(argv):
     """Parse the command line; fall back to the demo when no data is given."""
     hparams_file, run_opts, cli = parse_arguments(argv)
     cli = yaml.safe_load(cli) or {}
-    demo = cli.get("data_folder") is None
+    demo = configured_value(hparams_file, cli, "data_folder") is None
     if demo:
         cli = {**yaml.safe_load(DEMO_OVERRIDES.read_text()), **cli}
     if run_opts["optimizer_step_limit"] is not None:

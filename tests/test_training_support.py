@@ -108,3 +108,18 @@ def test_step_log_reports_averages_and_throughput_at_the_interval():
     log.add_batch({"loss": torch.tensor(3.0), "accuracy": torch.tensor(0.7)}, 10.0)
     line = log.maybe_emit(optimizer_step=2, lr=0.1, grad_norm=1.0)
     assert "loss 2.000" in line and "accuracy 0.600" in line and "audio s/s" in line
+
+
+def test_demo_is_chosen_only_when_no_data_folder_is_configured_anywhere(tmp_path):
+    from summarymixing.training.config import configured_value
+
+    variant = HPARAMS / "w2v2_summarymixing.yaml"
+    assert configured_value(variant, {}, "data_folder") is None
+    assert configured_value(variant, {"data_folder": "/d"}, "data_folder") == "/d"
+    edited = tmp_path / "mine.yaml"
+    edited.write_text(
+        (HPARAMS / "w2v2_base.yaml")
+        .read_text()
+        .replace("data_folder: null", "data_folder: /data/librilight")
+    )
+    assert configured_value(edited, {}, "data_folder") == "/data/librilight"

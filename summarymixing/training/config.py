@@ -127,3 +127,26 @@ def merged_overrides(
     overrides = {**overrides, **(cli_overrides or {})}
     check_override_keys(overrides, top_level_keys(base.read_text()), str(base))
     return base, overrides
+
+
+def configured_value(path: str | Path, cli_overrides: dict, key: str) -> Any:
+    r"""Return a plain top-level ``key`` after the variant and CLI overrides.
+
+    Used before the YAML is loaded (loading builds the model), e.g. to know
+    whether the user gave a data folder anywhere.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "base.yaml").write_text("data_folder: /data\nlr: 1\n")
+    >>> configured_value(folder / "base.yaml", {}, "data_folder")
+    '/data'
+    >>> configured_value(folder / "base.yaml", {"data_folder": None}, "data_folder")
+    """
+    base, variant = resolve_extends(path)
+    overrides = {**variant, **cli_overrides}
+    if key in overrides:
+        return overrides[key]
+    match = re.search(rf"^{key}:(.*)$", base.read_text(), re.MULTILINE)
+    return yaml.safe_load(match.group(1)) if match else None
