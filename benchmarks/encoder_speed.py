@@ -7,7 +7,10 @@ Two comparisons, at the paper's size by default (12 layers, d 768, FFN 3072,
   summary repeated on every frame, concatenated to ``f(x_t)``, ``c`` applied to
   the ``T x 2d`` result), both with the same ``f``, ``s`` and ``c``;
 * encoder: our ``ConformerEncoder`` with SummaryMixing, regularMHA and
-  RelPosMHAXL.
+  RelPosMHAXL, and the same encoder with no mixer at all (every layer's mixer
+  returns zeros): the floor that no mixer can go below, since the feed-forward
+  and convolution modules, identical in every configuration, remain. Its ratio
+  to regularMHA is the best any replacement of attention could reach here.
 
 Configurations are timed alternately (round-robin inside every repeat, the
 starting configuration rotating) so that machine noise hits all of them alike;
@@ -52,6 +55,7 @@ from summarymixing.layers.summary_mixing import SummaryMixing
 
 FRAMES_PER_SECOND = 50
 ENCODER_MIXERS = ("SummaryMixing", "regularMHA", "RelPosMHAXL")
+NO_MIXER = "no mixer (floor)"
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -59,6 +63,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lengths-s", type=float, nargs="+", default=[5, 10, 20, 30])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--layer-repeats", type=int, default=30,
+        help="repeats of the (fast, noisier) layer comparison",
+    )  # fmt: skip
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--dtype", choices=list(DTYPES), default="fp32")
@@ -94,6 +102,15 @@ class PlainSummaryMixing(nn.Module):
         return layer.combiner_activation(layer.combiner(concatenated))
 
 
+class NoMixer(nn.Module):
+    """A mixer that returns zeros: what is left of a block is the floor."""
+
+    def forward(
+        self, query: torch.Tensor, *args: object, **kwargs: object
+    ) -> tuple[torch.Tensor, None]:
+        return torch.zeros_like(query), None
+
+
 @dataclass
 class Case:
     """One configuration: how to build it and how to run it on an input."""
@@ -113,6 +130,13 @@ def conformer(args: argparse.Namespace, attention_type: str) -> ConformerEncoder
         args.layers, args.d_model, args.d_ffn, args.nhead, args.kernel_size,
         dropout=args.dropout, attention_type=attention_type,
     )  # fmt: skip
+
+
+def conformer_without_mixer(args: argparse.Namespace) -> ConformerEncoder:
+    model = conformer(args, "regularMHA")
+    for layer in model.layers:
+        layer.mha_layer = NoMixer()
+    return model
 
 
 def run_encoder(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -142,6 +166,10 @@ def make_cases(args: argparse.Namespace) -> list[Case]:
                     run_encoder,
                 )
             )
+        floor = Case(
+            "encoder", NO_MIXER, lambda: conformer_without_mixer(args), run_encoder
+        )
+        cases.append(floor)
     return cases
 
 
@@ -160,11 +188,12 @@ def time_round_robin(
     models: list[nn.Module],
     x: torch.Tensor,
     args: argparse.Namespace,
+    repeats: int,
 ) -> tuple[list[list[float]], list[float | None]]:
     """Seconds per step of every case (alternating), and CUDA peak MiB."""
     times: list[list[float]] = [[] for _ in cases]
     peaks: list[float | None] = [None] * len(cases)
-    for repeat in range(args.warmup + args.repeats):
+    for repeat in range(args.warmup + repeats):
         for index in rotation(repeat, len(cases)):
             if args.device == "cuda":
                 torch.cuda.reset_peak_memory_stats()
@@ -237,7 +266,16 @@ def measure(args: argparse.Namespace) -> list[dict]:
     for seconds in args.lengths_s:
         frames = int(round(seconds * FRAMES_PER_SECOND))
         x = torch.randn(args.batch_size, frames, args.d_model, device=args.device)
-        times, peaks = time_round_robin(cases, models, x, args)
+        times, peaks = [], []
+        for part in dict.fromkeys(case.part for case in cases):
+            indices = [i for i, case in enumerate(cases) if case.part == part]
+            repeats = args.layer_repeats if part == "layer" else args.repeats
+            part_times, part_peaks = time_round_robin(
+                [cases[i] for i in indices], [models[i] for i in indices], x, args,
+                repeats,
+            )  # fmt: skip
+            times += part_times
+            peaks += part_peaks
         for case, case_times, peak in zip(cases, times, peaks, strict=True):
             if peak is None and args.device == "cpu" and not args.no_memory:
                 peak = cpu_peak_mib(case, frames, args)
@@ -261,7 +299,8 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"\ndevice {args.device}, {torch.get_num_threads()} threads, {args.dtype}, "
           f"B={args.batch_size}, {args.layers} layers, d {args.d_model}, FFN "
           f"{args.d_ffn}, {args.nhead} heads, kernel {args.kernel_size}; "
-          f"median of {args.repeats}; memory = {memory}")  # fmt: skip
+          f"median of {args.layer_repeats} (layer) and {args.repeats} (encoder) "
+          f"alternating repeats; memory = {memory}")  # fmt: skip
     header = "| part | config | length (s) | frames | time (s) | vs regularMHA "
     header += "| vs RelPosMHAXL | vs plain | peak MiB |"
     print(header + "\n|" + "---|" * 9)
@@ -279,6 +318,12 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         ]
         cells.append(fmt(row["peak_mib"], ".0f"))
         print("| " + " | ".join(cells) + " |")  # fmt: skip
+    for row in rows:
+        if row["config"] == NO_MIXER and row["vs_regularMHA"] is not None:
+            print(f"at {row['length_s']:g} s, no mixer at all takes "
+                  f"{row['vs_regularMHA']:.2f}x regularMHA's time and "
+                  f"{fmt(row['vs_RelPosMHAXL'], '.2f')}x RelPosMHAXL's: the floor "
+                  "for any mixer in this encoder")  # fmt: skip
 
 
 def write_outputs(rows: list[dict], out: Path) -> None:
