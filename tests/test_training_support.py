@@ -123,3 +123,54 @@ def test_demo_is_chosen_only_when_no_data_folder_is_configured_anywhere(tmp_path
         .replace("data_folder: null", "data_folder: /data/librilight")
     )
     assert configured_value(edited, {}, "data_folder") == "/data/librilight"
+
+
+def _rank_streams_after_resume(rank: int, world_size: int, folder: str) -> None:
+    """One process of a gloo group: seed, checkpoint, draw, restore, draw again."""
+    import torch.distributed as dist
+
+    dist.init_process_group(
+        "gloo", init_method=f"file://{folder}/store", rank=rank, world_size=world_size
+    )
+    try:
+        state = RandomState(rank)
+        random.seed(10 + rank), np.random.seed(10 + rank), torch.manual_seed(10 + rank)
+        state.save(Path(folder) / "rng.ckpt")
+        dist.barrier()
+        expected = (random.random(), np.random.rand(), torch.rand(4).tolist())
+        torch.manual_seed(99), random.seed(99), np.random.seed(99)
+        state.load(Path(folder) / "rng.ckpt")
+        resumed = (random.random(), np.random.rand(), torch.rand(4).tolist())
+        torch.save({"expected": expected, "resumed": resumed}, f"{folder}/{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_random_state_restores_each_ranks_own_streams(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_rank_streams_after_resume, args=(2, str(tmp_path)), nprocs=2)
+    draws = [torch.load(tmp_path / f"{rank}.pt") for rank in range(2)]
+    for rank_draws in draws:
+        assert rank_draws["resumed"] == rank_draws["expected"]
+    assert draws[0]["expected"] != draws[1]["expected"]
+    assert len(torch.load(tmp_path / "rng.ckpt", weights_only=False)["ranks"]) == 2
+
+
+def test_random_state_from_a_smaller_world_offsets_the_missing_ranks(tmp_path, caplog):
+    torch.manual_seed(3)
+    RandomState(0).save(tmp_path / "rng.ckpt")
+    rank0_draw = torch.rand(3)
+    RandomState(1).load(tmp_path / "rng.ckpt")
+    assert "not for rank 1" in caplog.text
+    assert not torch.equal(torch.rand(3), rank0_draw)
+
+
+def test_random_state_loads_a_checkpoint_of_the_single_stream_format(tmp_path):
+    from summarymixing.training.random_state import current_state
+
+    torch.manual_seed(5)
+    torch.save(current_state(), tmp_path / "rng.ckpt")
+    expected = torch.rand(3)
+    RandomState(0).load(tmp_path / "rng.ckpt")
+    assert torch.equal(torch.rand(3), expected)
