@@ -47,6 +47,7 @@ from summarymixing.training.distributed import replica_divergence
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.step_log import effective_batch_hours
+from summarymixing.training.worst_case import describe, heaviest_batches
 
 logger = logging.getLogger(__name__)
 DEMO_OVERRIDES = Path(__file__).resolve().parents[1] / "hparams" / "demo.yaml"
@@ -133,6 +134,12 @@ def main(argv):
     brain.bad_audio = tracker
     hparams["checkpointer"].add_recoverable("bad_audio", tracker)
     brain.train_sampler = sampler
+    if hparams["try_heaviest_batches"]:
+        collate = SkipBadAudio(train_set)
+        brain.heaviest_batches = [
+            (describe(indices, sampler), collate([train_set[i] for i in indices]))
+            for indices in heaviest_batches(sampler)
+        ]
     world = (
         torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     )

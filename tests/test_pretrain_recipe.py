@@ -112,6 +112,21 @@ def test_pretraining_learns(audio, tmp_path):
     assert np.mean(accuracy[-3:]) > np.mean(accuracy[:2]) + 0.1
     assert np.mean(loss[-3:]) < np.mean(loss[:2])
     assert (output / "encoder" / "encoder.json").is_file()
+    assert "The heaviest training batches fit: " in (output / "log.txt").read_text()
+
+
+@pytest.mark.slow
+def test_trying_the_heaviest_batches_first_leaves_the_run_unchanged(audio, tmp_path):
+    losses = {}
+    for setting in ("true", "false"):
+        output = tmp_path / setting
+        command = recipe_command(audio, output, 20, "--try_heaviest_batches", setting)
+        subprocess.run(command, check=True, capture_output=True)
+        losses[setting] = read_log_values(output, "loss")
+    assert "batches fit: " in (tmp_path / "true" / "log.txt").read_text()
+    assert "batches fit: " not in (tmp_path / "false" / "log.txt").read_text()
+    assert len(losses["true"]) == 2
+    assert losses["true"] == losses["false"]
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ import torch
 from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.step_log import StepLog
+from summarymixing.training.worst_case import reserve_optimizer_state, try_batches
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,37 @@ class PretrainBrain(sb.Brain):
         self.last_grad_norm: float | None = None
         self.valid_sums: dict[str, float] = {}
         self.bad_audio = None
+        self.heaviest_batches: list[tuple[str, object]] = []
         if self.checkpointer is not None:
             rank = getattr(self, "rank", None) or 0
             self.checkpointer.add_recoverable("random_state", RandomState(rank))
+
+    def on_fit_start(self) -> None:
+        """SpeechBrain's start (DDP, optimizer, recovery), then the heaviest batches.
+
+        ``heaviest_batches`` (description, batch) pairs, set by the recipe, run
+        forward and backward once under the training autocast, with memory for
+        Adam's moments held when the optimizer has none yet, so that a batch
+        that cannot fit fails now (:mod:`.worst_case`). The run is unchanged.
+        """
+        super().on_fit_start()
+        if not self.heaviest_batches:
+            return
+        reserved = reserve_optimizer_state(self.modules.parameters(), self.optimizer)
+        try_batches(self._forward_backward, self.modules, self.heaviest_batches)
+        del reserved
+        logger.info(
+            "The heaviest training batches fit: %s",
+            "; ".join(description for description, _ in self.heaviest_batches),
+        )
+        self.heaviest_batches = []
+
+    def _forward_backward(self, batch) -> None:
+        """Forward and backward of one training batch, as ``fit_batch`` does them."""
+        self.modules.train()
+        with self.training_ctx:
+            outputs = self.compute_forward(batch, sb.Stage.TRAIN)
+        self.scaler.scale(outputs["loss"]).backward()
 
     def compute_forward(self, batch, stage: sb.Stage) -> dict[str, torch.Tensor]:
         """Run the pre-training objective; loss terms per masked frame.
