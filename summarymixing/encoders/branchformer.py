@@ -17,7 +17,7 @@ from speechbrain.nnet.normalization import LayerNorm
 from torch import nn
 
 from summarymixing.encoders.branchformer_layer import BranchformerEncoderLayer
-from summarymixing.encoders.layer_stack import run_layers
+from summarymixing.encoders.layer_stack import encode_stack
 from summarymixing.encoders.mixer import SUMMARY_MIXING_KEYS
 from summarymixing.encoders.validation import (
     check_mixer_inputs,
@@ -152,22 +152,13 @@ class BranchformerEncoder(nn.Module):
         check_src(src, self.d_model)
         check_padding_mask(src_key_padding_mask, src)
         check_mixer_inputs(self.attention_type, src_mask, pos_embs, None)
-        padding = None
-        if src_key_padding_mask is not None:
-            padding = src_key_padding_mask.unsqueeze(-1)
-        output, attention, hidden = run_layers(
+        return encode_stack(
             self.layers,
+            self.norm,
             src,
+            src_key_padding_mask,
             layerdrop_prob=self.layerdrop_prob,
             output_hidden_states=self.output_hidden_states,
-            padding=padding,
             src_mask=src_mask,
-            src_key_padding_mask=src_key_padding_mask,
             pos_embs=pos_embs,
         )
-        output = self.norm(output)
-        if padding is not None:
-            output = output.masked_fill(padding, 0.0)
-        if self.output_hidden_states:
-            return output, attention, hidden
-        return output, attention

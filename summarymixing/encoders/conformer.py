@@ -28,7 +28,7 @@ from summarymixing.encoders.conformer_layer import (
     ConformerEncoderLayer,
     ConformerLayerStreamingContext,
 )
-from summarymixing.encoders.layer_stack import run_layers
+from summarymixing.encoders.layer_stack import encode_stack
 from summarymixing.encoders.mixer import SUMMARY_MIXING_KEYS
 from summarymixing.encoders.validation import (
     check_mixer_inputs,
@@ -182,26 +182,17 @@ class ConformerEncoder(nn.Module):
                 src_mask = make_transformer_src_mask(
                     src, dynchunktrain_config=dynchunktrain_config
                 )
-        padding = None
-        if src_key_padding_mask is not None:
-            padding = src_key_padding_mask.unsqueeze(-1)
-        output, attention, hidden = run_layers(
+        return encode_stack(
             self.layers,
+            self.norm,
             src,
+            src_key_padding_mask,
             layerdrop_prob=self.layerdrop_prob,
             output_hidden_states=self.output_hidden_states,
-            padding=padding,
             src_mask=src_mask,
-            src_key_padding_mask=src_key_padding_mask,
             pos_embs=pos_embs,
             dynchunktrain_config=dynchunktrain_config,
         )
-        output = self.norm(output)
-        if padding is not None:
-            output = output.masked_fill(padding, 0.0)
-        if self.output_hidden_states:
-            return output, attention, hidden
-        return output, attention
 
     def make_streaming_context(
         self, dynchunktrain_config: DynChunkTrainConfig

@@ -140,3 +140,67 @@ def run_layers(
 def _zero_padding(x: torch.Tensor, padding: torch.Tensor | None) -> torch.Tensor:
     """Return ``x`` with padded frames set to zero (``x`` itself if no padding)."""
     return x if padding is None else x.masked_fill(padding, 0.0)
+
+
+def encode_stack(
+    layers: nn.ModuleList,
+    final_norm: nn.Module,
+    src: torch.Tensor,
+    src_key_padding_mask: torch.Tensor | None,
+    *,
+    layerdrop_prob: float,
+    output_hidden_states: bool,
+    **layer_inputs: Any,
+) -> tuple:
+    """Run the layers, normalise, zero the padding: an encoder's ``forward`` result.
+
+    Parameters
+    ----------
+    layers : torch.nn.ModuleList
+        Encoder layers, each returning ``(output, attention)``.
+    final_norm : torch.nn.Module
+        Normalisation of the last layer's output.
+    src : torch.Tensor
+        ``(B, T, d)`` input, already checked.
+    src_key_padding_mask : torch.Tensor or None
+        ``(B, T)`` bool, True = padded frame.
+    layerdrop_prob : float
+        Probability to skip each layer (training only).
+    output_hidden_states : bool
+        Whether to return every hidden state as a third element.
+    **layer_inputs
+        Other keyword arguments of every layer call.
+
+    Returns
+    -------
+    tuple
+        ``(output, attention)``, or ``(output, attention, hidden_states)``.
+
+    Example
+    -------
+    >>> from summarymixing.encoders.conformer_layer import ConformerEncoderLayer
+    >>> layers = nn.ModuleList([ConformerEncoderLayer(8, 16, 2, kernel_size=3)])
+    >>> mask = torch.tensor([[False, False, True]])
+    >>> out, attention = encode_stack(
+    ...     layers, nn.LayerNorm(8), torch.randn(1, 3, 8), mask,
+    ...     layerdrop_prob=0.0, output_hidden_states=False,
+    ... )
+    >>> out[0, 2].abs().sum().item(), attention
+    (0.0, [None])
+    """
+    padding = None
+    if src_key_padding_mask is not None:
+        padding = src_key_padding_mask.unsqueeze(-1)
+    output, attention, hidden = run_layers(
+        layers,
+        src,
+        layerdrop_prob=layerdrop_prob,
+        output_hidden_states=output_hidden_states,
+        padding=padding,
+        src_key_padding_mask=src_key_padding_mask,
+        **layer_inputs,
+    )
+    output = _zero_padding(final_norm(output), padding)
+    if output_hidden_states:
+        return output, attention, hidden
+    return output, attention
