@@ -86,15 +86,9 @@ class PretrainedEncoder(nn.Module):
         padding_mask : torch.Tensor
             ``(batch, frames)`` bool, True on padded frames.
         """
-        from summarymixing.wav2vec2.lengths import (
-            make_padding_mask,
-            relative_to_absolute_lengths,
-        )
+        from summarymixing.wav2vec2.lengths import frontend_latents
 
-        num_samples = relative_to_absolute_lengths(wav_lens, wavs.shape[1])
-        latents = self.frontend(wavs, num_samples)
-        frames = self.frontend.output_lengths(num_samples)
-        padding_mask = make_padding_mask(frames, latents.shape[1])
+        latents, _, padding_mask = frontend_latents(self.frontend, wavs, wav_lens)
         output = self.encoder_wrapper(latents, padding_mask)
         return list(output.hidden_states), padding_mask
 

@@ -120,3 +120,45 @@ def frame_lengths_and_padding_mask(
     frame_lengths = frontend.output_lengths(num_samples)
     max_frames = frontend.output_lengths(torch.tensor([num_padded_samples]))
     return frame_lengths, make_padding_mask(frame_lengths, int(max_frames[0]))
+
+
+def frontend_latents(
+    frontend: LatentFrontEnd, wavs: torch.Tensor, wav_lens: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the front-end on a padded batch: latents, frame lengths, padding mask.
+
+    The one place where relative lengths become absolute at the model's entry,
+    shared by pre-training and the exported encoder.
+
+    Arguments
+    ---------
+    frontend : LatentFrontEnd
+        The front-end.
+    wavs : torch.Tensor
+        ``(batch, samples)`` zero-padded waveforms.
+    wav_lens : torch.Tensor
+        ``(batch,)`` SpeechBrain relative lengths.
+
+    Returns
+    -------
+    latents : torch.Tensor
+        ``(batch, frames, out_dim)``.
+    frame_lengths : torch.Tensor
+        ``(batch,)`` real frames per utterance.
+    padding_mask : torch.Tensor
+        ``(batch, frames)``, ``True`` on padding.
+
+    Example
+    -------
+    >>> from summarymixing.wav2vec2 import WaveformConvFrontEnd
+    >>> frontend = WaveformConvFrontEnd(out_channels=8)
+    >>> latents, lengths, mask = frontend_latents(
+    ...     frontend, torch.randn(2, 16000), torch.tensor([1.0, 0.5])
+    ... )
+    >>> latents.shape, lengths.tolist(), mask.shape
+    (torch.Size([2, 49, 8]), [49, 24], torch.Size([2, 49]))
+    """
+    num_samples = relative_to_absolute_lengths(wav_lens, wavs.shape[1])
+    latents = frontend(wavs, num_samples)
+    frame_lengths = frontend.output_lengths(num_samples)
+    return latents, frame_lengths, make_padding_mask(frame_lengths, latents.shape[1])

@@ -15,7 +15,7 @@ from torch import nn
 from summarymixing.wav2vec2.encoder_wrapper import EncoderOutput, W2V2EncoderWrapper
 from summarymixing.wav2vec2.lengths import (
     LatentFrontEnd,
-    make_padding_mask,
+    frontend_latents,
     relative_to_absolute_lengths,
 )
 from summarymixing.wav2vec2.losses import (
@@ -135,8 +135,8 @@ class W2V2Pretrainer(nn.Module):
                 f"{frame_lengths.tolist()} frames; pre-training needs at least 2 "
                 "frames per utterance. Filter out very short files."
             )
-        latents = self.frontend(wavs, num_samples)
-        return latents, make_padding_mask(frame_lengths, latents.shape[1])
+        latents, _, padding_mask = frontend_latents(self.frontend, wavs, wav_lens)
+        return latents, padding_mask
 
     def encode(self, wavs: torch.Tensor, wav_lens: torch.Tensor) -> EncoderOutput:
         """Run the context network without masking (feature extraction).
