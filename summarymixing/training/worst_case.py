@@ -94,7 +94,8 @@ def reserve_optimizer_state(
 
     Adam and AdamW keep two tensors per parameter, created at the first step;
     a fresh run's check holds the same amount of memory so that the peak it
-    reaches is the first step's. A resumed run already has them.
+    reaches is the first step's. A resumed run already has them. Other
+    optimizers get nothing reserved (their state is not guessed).
 
     Example
     -------
@@ -102,8 +103,12 @@ def reserve_optimizer_state(
     >>> optimizer = torch.optim.AdamW([weight])
     >>> [t.numel() for t in reserve_optimizer_state([weight], optimizer)]
     [6, 6]
+    >>> reserve_optimizer_state([weight], torch.optim.SGD([weight]))
+    []
     """
-    if optimizer.state:
+    if optimizer.state or not isinstance(
+        optimizer, torch.optim.Adam | torch.optim.AdamW
+    ):
         return []
     trainable = [p for p in parameters if p.requires_grad]
     return [torch.empty_like(p) for p in trainable for _ in range(2)]
