@@ -337,19 +337,30 @@ def write_outputs(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, (time_axis, memory_axis) = pyplot.subplots(1, 2, figsize=(11, 4))
+    has_memory = any(r["peak_mib"] is not None for r in rows)
+    figure, axes = pyplot.subplots(
+        1, 3 if has_memory else 2, figsize=(16 if has_memory else 11, 4)
+    )
+    time_axis, ratio_axis = axes[0], axes[1]
     for part, config in dict.fromkeys((r["part"], r["config"]) for r in rows):
         mine = [r for r in rows if (r["part"], r["config"]) == (part, config)]
         lengths = [r["length_s"] for r in mine]
         label = f"{part}: {config}"
         time_axis.plot(lengths, [r["median_s"] for r in mine], "o-", label=label)
-        if all(r["peak_mib"] is not None for r in mine):
-            memory_axis.plot(lengths, [r["peak_mib"] for r in mine], "o-", label=label)
+        if part == "encoder" and config != "regularMHA" and mine[0]["vs_regularMHA"]:
+            ratios = [r["vs_regularMHA"] for r in mine]
+            ratio_axis.plot(lengths, ratios, "o-", label=config)
+        if has_memory and all(r["peak_mib"] is not None for r in mine):
+            axes[2].plot(lengths, [r["peak_mib"] for r in mine], "o-", label=label)
     time_axis.set(xlabel="utterance length (s)", ylabel="forward+backward (s)")
-    memory_axis.set(xlabel="utterance length (s)", ylabel="peak memory growth (MiB)")
     time_axis.set_yscale("log")
-    memory_axis.set_yscale("log")
     time_axis.legend(fontsize=8)
+    ratio_axis.axhline(1.0, color="grey", linewidth=0.8)
+    ratio_axis.set(xlabel="utterance length (s)", ylabel="encoder time / regularMHA's")
+    ratio_axis.legend(fontsize=8)
+    if has_memory:
+        axes[2].set(xlabel="utterance length (s)", ylabel="peak memory growth (MiB)")
+        axes[2].set_yscale("log")
     figure.tight_layout()
     figure.savefig(out.with_suffix(".png"), dpi=120)
     print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.png')}")
