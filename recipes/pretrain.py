@@ -3,7 +3,7 @@
 
 Usage
 -----
-Demo on synthetic speech (no download, a small model, ~4 min on 2 CPU cores)::
+Demo on synthetic speech (no download, a small model, 2-4 min on 2 CPU cores)::
 
     python recipes/pretrain.py hparams/w2v2_summarymixing.yaml
 

@@ -81,8 +81,9 @@ def describe(batch: Sequence[int], sampler: DynamicBatchSampler) -> str:
     '2 items, longest 2.0 s, 4.0 s padded'
     """
     durations = sampler.get_durations(batch)
+    items = "1 item" if len(durations) == 1 else f"{len(durations)} items"
     return (
-        f"{len(durations)} items, longest {max(durations):.1f} s, "
+        f"{items}, longest {max(durations):.1f} s, "
         f"{padded_seconds(durations):.1f} s padded"
     )
 
