@@ -175,6 +175,10 @@ def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
         "2",
         "--max_batch_length",
         "8",
+        "--ckpt_interval_steps",
+        "3",
+        "--ckpt_interval_minutes",
+        "0",
     )
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     result = subprocess.run(
@@ -187,6 +191,11 @@ def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
     log = (output / "log.txt").read_text()
     assert "max parameter difference across 2 ranks = 0" in log
     assert "optimizer_step: 10" in final_state(output)["brain"]
+    streams = torch.load(
+        last_checkpoint(output) / "random_state.ckpt", weights_only=False
+    )["ranks"]
+    assert len(streams) == 2  # every rank's RNG, gathered at each save
+    assert not torch.equal(streams[0]["torch"], streams[1]["torch"])
 
 
 @pytest.mark.slow
