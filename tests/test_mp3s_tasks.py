@@ -176,6 +176,26 @@ def test_librispeech_reports_every_test_split(tiny_corpora, encoder_folder, tmp_
     assert json.loads((tmp_path / "run" / "tokenizer" / "characters.json").read_text())
 
 
+def test_asr_probe_can_select_its_checkpoint_by_cer(
+    tiny_corpora, encoder_folder, tmp_path
+):
+    import yaml
+
+    data = corpus(tiny_corpora, "librispeech")
+    output = tmp_path / "run"
+    probe(
+        "librispeech", "bilstm", encoder_folder, data, output, validation_metric="CER"
+    )
+    (checkpoint,) = (output / "save").glob("CKPT+*")
+    meta = yaml.safe_load((checkpoint / "CKPT.yaml").read_text())
+    assert meta["validation_error"] == meta["CER"] != meta["WER"]
+    with pytest.raises(ValueError, match=r"validation_metric='BLEU'.*\('WER', 'CER'\)"):
+        probe(
+            "librispeech", "bilstm", encoder_folder, data, tmp_path / "bad",
+            validation_metric="BLEU",
+        )  # fmt: skip
+
+
 def test_commonvoice_bpe_tokenizer_is_trained_into_the_output_folder(
     tiny_corpora, encoder_folder, tmp_path
 ):

@@ -44,16 +44,27 @@ class ASRProbeBrain(ProbeBrain):
         Decodes token ids; its ``blank_index`` is the CTC blank.
     hparams, run_opts, checkpointer
         As :class:`~summarymixing.mp3s.probe_brain.ProbeBrain`. Batches carry
-        ``tokens`` and ``wrd``.
+        ``tokens`` and ``wrd``. The hparam ``validation_metric`` (``WER``, the
+        MP3S choice and the default, or ``CER``) drives NewBob annealing and the
+        choice of the checkpoint that is tested; CER is the steadier signal
+        while a weak probe's WER stays near 100%.
     """
 
     validation_metric = "WER"
     higher_is_better = False
+    VALIDATION_METRICS = ("WER", "CER")
 
     def __init__(
         self, features, probe, tokenizer, hparams, run_opts=None, checkpointer=None
     ) -> None:
         super().__init__(features, probe, hparams, run_opts, checkpointer)
+        metric = getattr(self.hparams, "validation_metric", self.validation_metric)
+        if metric not in self.VALIDATION_METRICS:
+            raise ValueError(
+                f"validation_metric={metric!r} is not an ASR metric; "
+                f"choose one of {self.VALIDATION_METRICS}"
+            )
+        self.validation_metric = metric
         self.tokenizer = tokenizer
         self.word_stats = ErrorRateStats()
         self.char_stats = ErrorRateStats(split_tokens=True)
