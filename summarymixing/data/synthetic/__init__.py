@@ -8,11 +8,19 @@ real corpora lie on disk; the real preparers are what get exercised.
 Command line::
 
     python -m summarymixing.data.synthetic --corpus all --size tiny --out data/synthetic
+    python -m summarymixing.data.synthetic --corpus librilight --hours 3 --out DIR
 
 Python::
 
     from summarymixing.data.synthetic import build_corpus
     root = build_corpus("librispeech", "data/synthetic", size="small")
+    pretraining = build_corpus("librilight", "data/synthetic", hours=3.0)
+
+Sizes are ``tiny`` (unit tests, seconds to build) and ``small`` (the demo).
+Libri-Light, the pre-training audio, can instead be built by ``hours`` (3 hours:
+45 speakers, about 30 s on 2 CPU cores, 200 MB): no voice and no sentence of it
+occurs in the held-out splits that the probes evaluate on (LibriSpeech dev and
+test, the VoxCeleb1 trial speakers).
 
 ``build_corpus`` returns the corpus root, the folder a real recipe takes as
 ``data_folder`` (``<out>/<CORPORA[name]>``):

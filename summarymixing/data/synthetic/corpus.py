@@ -2,8 +2,9 @@
 
 A build writes a small stamp file, ``.synthetic_corpus.json``, in the corpus
 root: first marked incomplete, and marked complete as the very last step. A
-later call with the same corpus, size and seed finds the complete stamp and
-returns at once (how a recipe restarted after a crash avoids re-synthesising);
+later call with the same corpus, size (or hours) and seed finds the complete
+stamp and returns at once (how a recipe restarted after a crash avoids
+re-synthesising); a complete stamp of other arguments is refused;
 an incomplete stamp means an interrupted build of ours, which is removed and
 redone. A folder without our stamp is never written into. Builds of the same
 corpus in several processes at once (every rank of a DDP job, say) are
@@ -16,6 +17,7 @@ import contextlib
 import fcntl
 import functools
 import json
+import math
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,6 +55,7 @@ def build_corpus(
     size: str = "tiny",
     seed: int = 0,
     progress: bool = True,
+    hours: float | None = None,
 ) -> Path:
     """Synthesise corpus ``name`` under ``out_dir`` unless it is already there.
 
@@ -69,6 +72,12 @@ def build_corpus(
         Same seed, byte-identical files.
     progress : bool
         Show a tqdm progress bar.
+    hours : float, optional
+        ``librilight`` only: build at least this many hours of pre-training
+        audio instead of ``size`` (many speakers, none of them and none of
+        their sentences in the held-out probe splits; see ``librilight``).
+        Refused before anything is written if the voices or the free disk
+        space do not suffice. The stamp records ``hours`` instead of ``size``.
 
     Returns
     -------
@@ -88,6 +97,10 @@ def build_corpus(
     Traceback (most recent call last):
     ...
     ValueError: unknown corpus 'timit'; valid corpora: librispeech, librilight, commonvoice-cy, commonvoice-eu, voxceleb1, iemocap, slurp, buckeye
+    >>> build_corpus("slurp", out, hours=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: corpus 'slurp' takes no hours: only librilight takes hours
     """  # noqa: E501
     if name not in _BUILDERS:
         raise ValueError(
@@ -98,6 +111,13 @@ def build_corpus(
     folder, builder = _BUILDERS[name]
     root = Path(out_dir) / folder
     wanted = {"corpus": name, "size": size, "seed": seed, "version": _FORMAT_VERSION}
+    if hours is not None:
+        hours = _checked_hours(name, hours)
+        del wanted["size"]  # unused: hours replace the size
+        wanted["hours"] = hours
+        builder = functools.partial(librilight.build, hours=hours)
+        if not _has_complete_stamp(root):
+            librilight.check_hours(Path(out_dir), hours, seed)
     root.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(root.parent / f".{root.name}.synthetic.lock"):
         if _prepare_root(root, wanted):
@@ -106,6 +126,28 @@ def build_corpus(
         builder(root, size, seed, progress)
         _write_stamp(root, {**wanted, "complete": True})
     return root
+
+
+def _checked_hours(name: str, hours: object) -> float:
+    """``hours`` as a float, if ``name`` takes hours and it is a positive number."""
+    if name != "librilight":
+        raise ValueError(f"corpus {name!r} takes no hours: only librilight takes hours")
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, int | float)
+        or not math.isfinite(hours)
+        or hours <= 0
+    ):
+        raise ValueError(f"hours must be a positive number, not {hours!r}")
+    return float(hours)
+
+
+def _has_complete_stamp(root: Path) -> bool:
+    """Whether ``root`` holds a finished build (ours; maybe another corpus)."""
+    try:
+        return bool(json.loads((root / STAMP).read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
 
 
 @contextlib.contextmanager

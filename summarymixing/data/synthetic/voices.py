@@ -15,6 +15,7 @@ Variants that sound robotic, whispered or otherwise not speech-like
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from .audio import Channel
@@ -59,6 +60,20 @@ class Speaker:
     voice: Voice
     sex: str
     channel: Channel
+
+    @property
+    def voice_key(self) -> tuple[str, str]:
+        """The (language, variant) pair that no other speaker of a corpus has.
+
+        This is what ``draw_speakers`` records in ``taken``: a pair in ``taken``
+        is never drawn again, whatever pitch band it would get.
+
+        Example
+        -------
+        >>> Speaker(Voice("en-029", "f2"), "F", Channel()).voice_key
+        ('en-029', 'f2')
+        """
+        return (self.voice.language, self.voice.variant)
 
     def utterance_voice(self, rng: random.Random) -> Voice:
         """Return the speaker's voice with the small variation of one utterance.
@@ -124,13 +139,47 @@ def draw_speakers(
                 f"only {index} distinct {sex} voices are available for "
                 f"{', '.join(languages)}; ask for fewer speakers"
             )
-        uses = {var: sum(var == used for _, used in taken) for _, var in free}
+        given = Counter(used for _, used in taken)
+        uses = {var: given[var] for _, var in free}
         fewest = min(uses.values())
         language, variant = rng.choice([p for p in free if uses[p[1]] == fewest])
         taken.add((language, variant))
         voice = _base_voice(language, variant, fewest, rng, hard)
         speakers.append(Speaker(voice, sex, _channel(rng, hard)))
     return speakers
+
+
+def speaker_capacity(languages: tuple[str, ...], taken: set[tuple[str, str]]) -> int:
+    """Return how many speakers ``draw_speakers`` can still draw (sexes alternate).
+
+    Arguments
+    ---------
+    languages : tuple of str
+        eSpeak languages (or English accents) to draw from.
+    taken : set of (language, variant)
+        Voices that may not be drawn.
+
+    Returns
+    -------
+    int
+        The largest ``count`` for which ``draw_speakers`` does not run out.
+
+    Example
+    -------
+    >>> speaker_capacity(ENGLISH_ACCENTS, set()) == 2 * 7 * len(FEMALE_VARIANTS)
+    True
+    >>> speaker_capacity(("en",), {("en", variant) for variant in FEMALE_VARIANTS})
+    0
+    """
+    free = {
+        sex: sum(
+            (language, variant) not in taken
+            for language in languages
+            for variant in variants
+        )
+        for sex, variants in (("F", FEMALE_VARIANTS), ("M", MALE_VARIANTS))
+    }
+    return min(2 * free["F"], 2 * free["M"] + 1)
 
 
 def _base_voice(

@@ -66,6 +66,87 @@ class Scale:
 SCALES = {"tiny": Scale(8, 4, 2, 2, 1), "small": Scale(40, 10, 3, 3, 3)}
 
 
+@dataclass(frozen=True)
+class Celebrity:
+    """One VoxCeleb1 speaker: id, voice, set (``dev`` or ``test``) and sentences."""
+
+    speaker_id: str
+    speaker: Speaker
+    subset: str
+    sentences: tuple[str, ...]
+
+
+def plan(size: str, seed: int) -> tuple[Celebrity, ...]:
+    """Draw the speakers of synthetic VoxCeleb1 and their sentences, no audio.
+
+    ``build`` draws its speakers with the same calls (``_draw_celebrities``),
+    so this is exactly who speaks in the corpus.
+
+    Arguments
+    ---------
+    size : str
+        A key of ``SCALES`` (``"tiny"`` or ``"small"``).
+    seed : int
+        The corpus seed.
+
+    Returns
+    -------
+    tuple of Celebrity
+        Training speakers (``id10001`` onwards), then test speakers
+        (``id10270`` onwards, the ones in the trials).
+
+    Example
+    -------
+    >>> celebrities = plan("tiny", seed=0)
+    >>> [c.subset for c in celebrities].count("test"), celebrities[-4].speaker_id
+    (4, 'id10270')
+    """
+    return _draw_celebrities(SCALES[size], corpus_rng(NAME, seed, "plan"))
+
+
+def held_out_voices(size: str, seed: int) -> frozenset[tuple[str, str]]:
+    """Return the (language, variant) voices of the test speakers (in the trials).
+
+    Example
+    -------
+    >>> len(held_out_voices("small", seed=0))
+    10
+    """
+    return frozenset(
+        celebrity.speaker.voice_key
+        for celebrity in plan(size, seed)
+        if celebrity.subset == "test"
+    )
+
+
+def _draw_celebrities(scale: Scale, rng: random.Random) -> tuple[Celebrity, ...]:
+    """Speakers and sentences, drawn from ``rng`` (which ``build`` goes on using)."""
+    train_ids = [f"id{10001 + k}" for k in range(scale.train_speakers)]
+    test_ids = [f"id{FIRST_TEST_ID + k}" for k in range(scale.test_speakers)]
+    speakers = draw_speakers(
+        len(train_ids) + len(test_ids), rng, ENGLISH_ACCENTS, set()
+    )
+    per_speaker = scale.videos * scale.utterances
+    sentences = draw_unique(
+        english_sentence,
+        len(speakers) * per_speaker,
+        rng,
+        set(),
+        word_count_between(8, 16),
+    )
+    return tuple(
+        Celebrity(
+            speaker_id,
+            speaker,
+            "test" if speaker_id in test_ids else "dev",
+            tuple(sentences[index * per_speaker : (index + 1) * per_speaker]),
+        )
+        for index, (speaker_id, speaker) in enumerate(
+            zip(train_ids + test_ids, speakers, strict=True)
+        )
+    )
+
+
 def build(root: Path, size: str, seed: int, progress: bool) -> None:
     r"""Write synthetic VoxCeleb1 (train and test speakers, trials) under ``root``.
 
@@ -81,36 +162,32 @@ def build(root: Path, size: str, seed: int, progress: bool) -> None:
     """
     scale = SCALES[size]
     rng = corpus_rng(NAME, seed, "plan")
-    train_ids = [f"id{10001 + k}" for k in range(scale.train_speakers)]
-    test_ids = [f"id{FIRST_TEST_ID + k}" for k in range(scale.test_speakers)]
-    speakers = draw_speakers(
-        len(train_ids) + len(test_ids), rng, ENGLISH_ACCENTS, set()
-    )
-    per_speaker = scale.videos * scale.utterances
-    bar = progress_bar(len(speakers) * per_speaker, NAME, progress)
-    sentences = draw_unique(
-        english_sentence,
-        len(speakers) * per_speaker,
-        rng,
-        set(),
-        word_count_between(8, 16),
+    celebrities = _draw_celebrities(scale, rng)
+    bar = progress_bar(
+        len(celebrities) * scale.videos * scale.utterances, NAME, progress
     )
     files: dict[str, list[str]] = {}
     meta = ["VoxCeleb1 ID\tVGGFace1 ID\tGender\tNationality\tSet"]
-    for index, (speaker_id, speaker) in enumerate(
-        zip(train_ids + test_ids, speakers, strict=True)
-    ):
-        mine = sentences[index * per_speaker : (index + 1) * per_speaker]
-        files[speaker_id] = _write_speaker(
-            root / "wav", speaker_id, speaker, mine, scale.videos, seed, rng, bar
+    for celebrity in celebrities:
+        speaker = celebrity.speaker
+        files[celebrity.speaker_id] = _write_speaker(
+            root / "wav",
+            celebrity.speaker_id,
+            speaker,
+            list(celebrity.sentences),
+            scale.videos,
+            seed,
+            rng,
+            bar,
         )
-        subset = "test" if speaker_id in test_ids else "dev"
         meta.append(
-            f"{speaker_id}\tSynthetic_{speaker.voice.name}\t{speaker.sex.lower()}\t"
-            f"{_NATIONALITY[speaker.voice.language]}\t{subset}"
+            f"{celebrity.speaker_id}\tSynthetic_{speaker.voice.name}\t"
+            f"{speaker.sex.lower()}\t{_NATIONALITY[speaker.voice.language]}\t"
+            f"{celebrity.subset}"
         )
     bar.close()
     (root / "vox1_meta.csv").write_text("\n".join(meta) + "\n")
+    test_ids = [c.speaker_id for c in celebrities if c.subset == "test"]
     trials = _trials({k: files[k] for k in test_ids}, scale.trials, rng)
     (root / "veri_test2.txt").write_text("\n".join(trials) + "\n")
 
