@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from summarymixing.wav2vec2.encoder_wrapper import EncoderOutput, W2V2EncoderWrapper
+from summarymixing.wav2vec2.gradient_scale import scale_gradient
 from summarymixing.wav2vec2.lengths import (
     LatentFrontEnd,
     frontend_latents,
@@ -79,6 +80,7 @@ class W2V2Pretrainer(nn.Module):
         num_distractors: int = 100,
         logit_temperature: float = 0.1,
         diversity_weight: float = 0.1,
+        frontend_grad_scale: float = 1.0,
     ):
         super().__init__()
         latent_dim = encoder_wrapper.input_proj.in_features
@@ -107,6 +109,7 @@ class W2V2Pretrainer(nn.Module):
         self.num_distractors = num_distractors
         self.logit_temperature = logit_temperature
         self.diversity_weight = diversity_weight
+        self.frontend_grad_scale = frontend_grad_scale
 
     def latents(
         self, wavs: torch.Tensor, wav_lens: torch.Tensor
@@ -136,6 +139,8 @@ class W2V2Pretrainer(nn.Module):
                 "frames per utterance. Filter out very short files."
             )
         latents, _, padding_mask = frontend_latents(self.frontend, wavs, wav_lens)
+        if self.training:
+            latents = scale_gradient(latents, self.frontend_grad_scale)
         return latents, padding_mask
 
     def encode(self, wavs: torch.Tensor, wav_lens: torch.Tensor) -> EncoderOutput:
