@@ -27,6 +27,23 @@ Some tasks, their first probe only, shorter training::
         --probes first --data librispeech=/data/LibriSpeech --data slurp=/data/SLURP \
         --override number_of_epochs=2
 
+With the SUPERB-style baselines beside the encoder (design notes, section 8):
+``fbank``, the same probes on the 80 log-mel features the encoder receives (no
+encoder), and ``untrained``, the first encoder's architecture freshly
+initialised with ``--baseline-seed`` (default 1986, the pre-training's default
+seed: for an encoder pre-trained with it, the very state its pre-training
+started from)::
+
+    python recipes/mp3s_benchmark.py --encoder ENCODER \
+        --baseline fbank --baseline untrained --data slurp=/data/SLURP
+
+``--baseline untrained=hparams/w2v2_summarymixing.yaml`` builds the untrained
+encoder from a pre-training YAML as it is (no demo keys nor other overrides:
+that file is the paper's 12-layer model) instead. Baselines are exported once
+to ``<output>/baselines/<name>`` and are columns named ``fbank`` and
+``untrained`` in the reports; a later run reuses them, and refuses a baseline
+folder holding another seed or source.
+
 Hyper-parameters: ``--override KEY=VALUE`` sets a key of every task's YAML
 (``hparams/mp3s/<task>_<probe>.yaml``), ``--override TASK:KEY=VALUE`` one task's
 only (``--override iemocap:fold=3``, ``--override commonvoice-cy:lr=4e-4``).
@@ -49,11 +66,13 @@ from typing import Any
 import torch
 import yaml
 
+from summarymixing.mp3s.baselines import BASELINE_CHOICES, DEFAULT_BASELINE_SEED
 from summarymixing.mp3s.benchmark import (
     BenchmarkPlan,
     check_encoders,
     default_encoder_names,
     describe_overrides,
+    export_baselines,
     plan_benchmark,
     run_benchmark,
 )
@@ -75,6 +94,20 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="encoder folder (repeat to compare two encoders)",
     )
     parser.add_argument("--names", nargs="+", help="one name per --encoder")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"a baseline column beside the encoders (repeatable): "
+        f"{', '.join(BASELINE_CHOICES)}",
+    )
+    parser.add_argument(
+        "--baseline-seed",
+        type=int,
+        default=DEFAULT_BASELINE_SEED,
+        help="initialisation seed of the untrained baseline",
+    )
     parser.add_argument("--tasks", default="all", help="all, or task1,task2")
     parser.add_argument("--probes", default="all", help="all, first, or p1,p2")
     parser.add_argument(
@@ -136,6 +169,8 @@ def plan_from_arguments(args: argparse.Namespace) -> BenchmarkPlan:
         key_values(args.data, "--data"),
         args.synthetic_size,
         key_values(args.override, "--override", yaml.safe_load),
+        args.baseline,
+        args.baseline_seed,
     )
 
 
@@ -144,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     try:
         plan = plan_from_arguments(args)
+        export_baselines(plan)
         for name, layers in check_encoders(plan.encoders).items():
             print(f"encoder {name}: {plan.encoders[name]} ({layers} hidden states)")
     except (ValueError, FileNotFoundError, ImportError) as error:

@@ -22,6 +22,15 @@ Several GPUs, or several nodes (run on each node)::
 
 On CPU-only machines add ``--device cpu --distributed_backend gloo``.
 The attention baseline is ``hparams/w2v2_mhsa.yaml``, everything else equal.
+
+The untrained baseline of MP3S (the same encoder before any step)::
+
+    python recipes/pretrain.py hparams/w2v2_summarymixing.yaml --optimizer_step_limit 0
+
+exports the freshly initialised encoder (seed ``--seed``, the very state a
+training run starts from) to ``<output_folder>/encoder`` and exits, before any
+data preparation; the demo model keys of ``hparams/demo.yaml`` apply when no
+``--data_folder`` is given, as for training.
 """
 
 import logging
@@ -32,7 +41,7 @@ import speechbrain as sb
 import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.distributed import if_main_process, run_on_main
+from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
 from summarymixing.data.pipeline import (
     BadAudioTracker,
@@ -41,7 +50,7 @@ from summarymixing.data.pipeline import (
     make_pretraining_dataset,
 )
 from summarymixing.data.pretraining_data import prepare_pretraining_manifests
-from summarymixing.export import export_encoder
+from summarymixing.export import export_encoder, export_initial_state
 from summarymixing.training.config import configured_value, merged_overrides
 from summarymixing.training.distributed import replica_divergence
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
@@ -78,7 +87,20 @@ def build_demo_corpus(hparams):
 
 def main(argv):
     """Prepare data, pre-train, export the encoder."""
-    base, overrides, run_opts, demo = load_configuration(argv)
+    try:
+        base, overrides, run_opts, demo = load_configuration(argv)
+        if run_opts["optimizer_step_limit"] == 0:  # the initial state, no data
+            if get_rank() in (None, 0):
+                folder, seed = export_initial_state(base, overrides)
+                model = "the demo model of hparams/demo.yaml" if demo else "the model"
+                print(
+                    f"Exported the untrained encoder ({model}, seed {seed}, no "
+                    f"training): {folder} (summarymixing.export.load_encoder)"
+                )
+            return
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     sb.utils.distributed.ddp_init_group(run_opts)
     with open(base) as stream:
         hparams = load_hyperpyyaml(stream, overrides)

@@ -17,7 +17,7 @@ import torch
 
 from summarymixing import ConformerEncoder
 from summarymixing.data.synthetic import build_corpus
-from summarymixing.export import export_encoder
+from summarymixing.export import export_encoder, read_encoder_json
 from summarymixing.mp3s import benchmark
 from summarymixing.mp3s import tasks as mp3s_tasks
 from summarymixing.mp3s.benchmark import (
@@ -167,6 +167,21 @@ def test_bad_choices_are_named_before_anything_runs(tmp_path, encoders):
         plan_benchmark(one, tmp_path, data_folders={"slurp": tmp_path / "missing"})
     with pytest.raises(ValueError, match="unknown synthetic size 'huge'"):
         plan_benchmark(one, tmp_path, synthetic_size="huge")
+
+
+def test_baselines_are_columns_after_the_encoders(tmp_path, encoders):
+    plan = plan_benchmark(
+        encoders, tmp_path / "out", "slurp", "first", baselines=["fbank"]
+    )
+    assert list(plan.encoders) == ["sm", "mhsa", "fbank"]
+    assert plan.encoders["fbank"] == tmp_path / "out" / "baselines" / "fbank"
+    assert [run.encoder for run in plan.runs] == ["sm", "mhsa", "fbank"]
+    assert (
+        plan.runs[-1].output_folder
+        == tmp_path / "out" / "fbank" / "slurp" / (TASKS["slurp"][0])
+    )
+    with pytest.raises(ValueError, match="encoder name 'fbank' is the name of the"):
+        plan_benchmark({"fbank": encoders["sm"]}, tmp_path, baselines=["fbank"])
 
 
 def test_default_names_skip_the_export_folder_and_the_seed():
@@ -386,6 +401,14 @@ def test_command_demo_reports_and_exit_status(monkeypatch, tmp_path, capsys):
         (["--data", "slurp"], "--data 'slurp' is not KEY=VALUE"),
         (["--names", "a", "b"], "--names gives 2 names for 1 --encoder"),
         (["--override", "lr"], "--override 'lr' is not KEY=VALUE"),
+        (
+            ["--baseline", "mfcc"],
+            "unknown baseline 'mfcc'; valid: fbank, untrained, "
+            "untrained=PATH/TO/PRETRAINING.yaml",
+        ),
+        (["--baseline", "fbank", "--baseline", "fbank"], "'fbank' is given twice"),
+        (["--baseline", "untrained"], "not an encoder folder of recipes/pretrain.py"),
+        (["--baseline", "untrained=nowhere.yaml"], "no such pre-training YAML"),
     ],
 )
 def test_command_rejects_bad_arguments_before_running(
@@ -469,3 +492,55 @@ def test_real_probes_run_and_a_broken_corpus_fails_alone(
         and "(finished before, reused)" in printed
     )
     assert "sm iemocap/linear: FAILED" in printed
+
+
+def test_baseline_columns_run_beside_the_encoder(tmp_path, capsys, single_thread):
+    encoder = export_tiny_encoder(tmp_path / "sm")
+    slurp = build_corpus("slurp", tmp_path / "corpora", "tiny", progress=False)
+    out = tmp_path / "out"
+    argv = [
+        "--encoder",
+        str(encoder),
+        "--baseline",
+        "fbank",
+        "--baseline",
+        "untrained",
+        "--tasks",
+        "slurp",
+        "--probes",
+        "linear",
+        "--data",
+        f"slurp={slurp}",
+        "--output",
+        str(out),
+        "--override",
+        "number_of_epochs=1",
+        "--device",
+        "cpu",
+    ]
+    recipe = load_recipe()
+    assert recipe.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "encoder fbank: " in printed and "(1 hidden states)" in printed
+    assert "encoder untrained: " in printed and "(3 hidden states)" in printed
+    rows = read_csv(out / "results.csv")
+    assert [(r["encoder"], r["metric"], r["status"]) for r in rows] == [
+        ("sm", "accuracy", "done"),
+        ("fbank", "accuracy", "done"),
+        ("untrained", "accuracy", "done"),
+    ]
+    markdown = (out / "results.md").read_text()
+    assert "| task | probe | metric | sm | fbank | untrained |" in markdown
+    assert "Baselines: fbank: the 80 normalised log-mel features" in markdown
+    untrained = read_encoder_json(out / "baselines" / "untrained")
+    assert untrained["kind"] == "untrained" and untrained["seed"] == 1986
+    assert untrained["source"] == str(encoder.resolve())
+    assert read_encoder_json(out / "baselines" / "fbank")["kind"] == "fbank"
+    fbank = mp3s_tasks.read_result(out / "fbank" / "slurp" / "linear")
+    assert fbank.layer_weights == [1.0]
+
+    assert recipe.main(argv) == 0  # baselines and results reused
+    assert "untrained slurp/linear: accuracy" in capsys.readouterr().out
+    assert {r["status"] for r in read_csv(out / "results.csv")} == {"reused"}
+    assert recipe.main([*argv, "--baseline-seed", "7"]) == 2
+    assert "holds another baseline" in capsys.readouterr().err

@@ -11,6 +11,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import yaml
+
+from summarymixing.export import (
+    export_untrained,
+    load_encoder,
+    read_encoder_json,
+    write_encoder_json,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "pretrain.py"
@@ -208,4 +216,74 @@ def test_bf16_autocast_pretraining_completes_with_finite_losses(audio, tmp_path)
     assert (
         "Using training precision: `--precision=bf16`"
         in (output / "log.txt").read_text()
+    )
+
+
+def untrained_command(output: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        str(RECIPE),
+        str(ROOT / "hparams/w2v2_summarymixing.yaml"),
+        "--output_folder",
+        str(output),
+        "--optimizer_step_limit",
+        "0",
+        "--device",
+        "cpu",
+        *extra,
+    ]
+
+
+def run_recipe(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_step_limit_zero_exports_the_untrained_demo_encoder_and_stops(tmp_path):
+    output = tmp_path / "run"
+    result = run_recipe(untrained_command(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{output / 'encoder'} (summarymixing.export.load_encoder)" in result.stdout
+    # nothing prepared or synthesised: no demo_corpus, prepared or save folder
+    assert [path.name for path in tmp_path.iterdir()] == ["run"]
+    assert [path.name for path in output.iterdir()] == ["encoder"]
+    meta = read_encoder_json(output / "encoder")
+    demo = yaml.safe_load((ROOT / "hparams" / "demo.yaml").read_text())
+    assert meta["kind"] == "untrained" and meta["optimizer_steps"] == 0
+    assert meta["seed"] == 1986 and meta["num_layers"] == demo["num_layers"]
+    assert meta["num_hidden_states"] == demo["num_layers"] + 1
+
+
+def test_step_limit_zero_with_data_is_export_untrained(tmp_path):
+    data, output = tmp_path / "no_audio_here", tmp_path / "run"
+    data.mkdir()  # preparing it would fail: it holds no audio
+    command = untrained_command(output, "--data_folder", str(data), "--seed", "7")
+    for key, value in TINY.items():
+        command += [f"--{key}", str(value)]
+    result = run_recipe(command)
+    assert result.returncode == 0, result.stderr[-3000:]
+    overrides = {key: yaml.safe_load(str(value)) for key, value in TINY.items()}
+    overrides |= {"data_folder": str(data), "output_folder": str(output)}
+    expected = export_untrained(
+        tmp_path / "expected", ROOT / "hparams/w2v2_summarymixing.yaml", overrides, 7
+    )
+    recipe, direct = load_encoder(output / "encoder"), load_encoder(expected)
+    assert recipe.description["seed"] == 7 and recipe.description["d_model"] == 32
+    for name, value in direct.state_dict().items():
+        assert torch.equal(recipe.state_dict()[name], value), name
+
+
+def test_bad_step_limits_are_refused_without_traceback(tmp_path):
+    output = tmp_path / "run"
+    command = untrained_command(output)
+    result = run_recipe([*command[:-4], "--optimizer_step_limit", "-5"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--optimizer_step_limit must be a whole number >= 0" in result.stderr
+    assert "got '-5'" in result.stderr and not output.exists()
+
+    (output / "encoder").mkdir(parents=True)
+    write_encoder_json(output / "encoder", {"optimizer_steps": 400})
+    result = run_recipe(command)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "holds a pretrained encoder; an untrained one would replace" in (
+        result.stderr
     )

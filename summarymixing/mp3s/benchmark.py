@@ -20,7 +20,11 @@ every run, so they always show what has finished. Layout of the output folder::
 
     results.md  results.csv  layer_weights/<task>.png
     <encoder name>/<task>/<probe>/     everything of one run (run_probe's folder)
+    baselines/<name>/                  the baselines' encoder folders
     synthetic/                         the demo corpora, built on first use
+
+Call :func:`export_baselines` (the plan's baselines become encoder folders)
+and :func:`check_encoders` before :func:`run_benchmark`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.mp3s import tasks as mp3s_tasks
+from summarymixing.mp3s.baselines import export_baseline
 from summarymixing.mp3s.benchmark_plan import (
     BenchmarkPlan,
     ProbeRun,
@@ -55,6 +60,7 @@ __all__ = [
     "check_encoders",
     "default_encoder_names",
     "describe_overrides",
+    "export_baselines",
     "plan_benchmark",
     "run_benchmark",
 ]
@@ -72,6 +78,37 @@ class RunOutcome:
     status: str
     result: mp3s_tasks.ProbeResult | None = None
     error: str = ""
+
+
+def export_baselines(plan: BenchmarkPlan, log: Callable[[str], None] = print) -> None:
+    """Export each baseline of the plan to its folder, or reuse it (same one).
+
+    Parameters
+    ----------
+    plan : BenchmarkPlan
+        Its ``baselines``' folders are ``plan.encoders[baseline.name]``.
+    log : callable
+        Receives one line per baseline.
+
+    Raises
+    ------
+    ValueError
+        When a baseline folder holds another baseline (another seed or source).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> encoder = Path(tempfile.mkdtemp()) / "sm"
+    >>> encoder.mkdir()
+    >>> plan = plan_benchmark({"sm": encoder}, encoder.parent / "out", "slurp",
+    ...                       "linear", baselines=["fbank"])
+    >>> export_baselines(plan, log=lambda line: None)
+    >>> check_encoders({"fbank": plan.encoders["fbank"]})
+    {'fbank': 1}
+    """
+    for baseline in plan.baselines:
+        folder = export_baseline(baseline, plan.encoders[baseline.name])
+        log(f"baseline {baseline.describe()} ({folder})")
 
 
 def check_encoders(encoders: Mapping[str, Path]) -> dict[str, int]:
@@ -253,6 +290,8 @@ def _report(
             f" Demo on the synthetic corpora ({plan.synthetic_size}): the numbers "
             "show that every task runs end to end, not how good the encoders are."
         )
+    if plan.baselines:
+        note += " Baselines: " + "; ".join(b.describe() for b in plan.baselines) + "."
     if plan.notes:
         note += "\n\nNot run: " + "; ".join(plan.notes) + "."
     write_reports(plan.output_folder, outcomes, plan.encoders, note.strip(), replot)

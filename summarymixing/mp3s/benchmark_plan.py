@@ -9,6 +9,10 @@ every task on its synthetic corpus (:mod:`summarymixing.data.synthetic`) under
 A task without a data folder stays in the plan with no data: the runner
 reports it as skipped instead of dropping it silently.
 
+Baselines (:mod:`summarymixing.mp3s.baselines`: ``fbank``, ``untrained``)
+join the encoders as columns of their own, after them, with their folders
+under ``<output>/baselines/<name>`` (exported by the runner before any run).
+
 Each run gets its own folder, ``<output>/<encoder name>/<task>/<probe>``.
 """
 
@@ -22,6 +26,11 @@ from typing import Any
 
 from summarymixing.data.synthetic import CORPORA, SIZES
 from summarymixing.mp3s import tasks as mp3s_tasks
+from summarymixing.mp3s.baselines import (
+    DEFAULT_BASELINE_SEED,
+    Baseline,
+    parse_baselines,
+)
 
 _VALID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 DEMO_OVERRIDES: dict[str, Any] = {"number_of_epochs": 2}
@@ -46,6 +55,7 @@ class BenchmarkPlan:
 
     ``synthetic_size`` is set for the demo: each task's synthetic corpus is
     built under ``output_folder / "synthetic"`` before its first run.
+    ``baselines`` are also in ``encoders`` (name -> its folder, to export).
     """
 
     output_folder: Path
@@ -54,6 +64,7 @@ class BenchmarkPlan:
     synthetic_size: str | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    baselines: list[Baseline] = field(default_factory=list)
 
 
 def parse_choice(
@@ -172,6 +183,8 @@ def plan_benchmark(
     data_folders: Mapping[str, str | Path] | None = None,
     synthetic_size: str = "tiny",
     overrides: Mapping[str, Any] | None = None,
+    baselines: Sequence[str] = (),
+    baseline_seed: int = DEFAULT_BASELINE_SEED,
 ) -> BenchmarkPlan:
     """Check the choices and list the runs, before anything runs.
 
@@ -190,16 +203,39 @@ def plan_benchmark(
     overrides : Mapping, optional
         Hyper-parameter overrides, see :func:`task_overrides`; the demo puts
         them over :data:`DEMO_OVERRIDES`.
+    baselines : Sequence of str
+        ``fbank``, ``untrained`` (the first encoder's architecture) or
+        ``untrained=PATH`` (a pre-training YAML), see
+        :func:`summarymixing.mp3s.baselines.parse_baselines`.
+    baseline_seed : int
+        Initialisation seed of the untrained baseline.
 
     Returns
     -------
     BenchmarkPlan
-        Task-major order, encoders side by side within each task and probe.
+        Task-major order, encoders side by side within each task and probe,
+        then the baselines.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> encoder = Path(tempfile.mkdtemp()) / "sm"
+    >>> encoder.mkdir()
+    >>> plan = plan_benchmark({"sm": encoder}, encoder.parent / "out", "slurp",
+    ...                       "linear", baselines=["fbank"])
+    >>> [(run.encoder, run.task, run.probe) for run in plan.runs]
+    [('sm', 'slurp', 'linear'), ('fbank', 'slurp', 'linear')]
+    >>> plan.encoders["fbank"].relative_to(encoder.parent).as_posix()
+    'out/baselines/fbank'
     """
     output_folder = Path(output_folder)
     chosen = parse_choice(tasks, list(mp3s_tasks.TASKS), "task")
     per_task = select_probes(chosen, probes)
     folders = _checked_encoders(encoders)
+    chosen_baselines = parse_baselines(
+        baselines, next(iter(folders.values())), baseline_seed
+    )
+    folders |= _baseline_folders(chosen_baselines, folders, output_folder)
     demo = not data_folders
     if demo and synthetic_size not in SIZES:
         raise ValueError(
@@ -214,6 +250,7 @@ def plan_benchmark(
         task_overrides(
             {**(DEMO_OVERRIDES if demo else {}), **(overrides or {})}, chosen
         ),
+        baselines=chosen_baselines,
     )
     for task in chosen:
         if not per_task[task]:
@@ -251,6 +288,19 @@ def _checked_encoders(encoders: Mapping[str, str | Path]) -> dict[str, Path]:
                 "written by recipes/pretrain.py or a local Hugging Face model folder"
             )
     return {name: Path(folder) for name, folder in encoders.items()}
+
+
+def _baseline_folders(
+    baselines: Sequence[Baseline], encoders: Mapping[str, Path], output_folder: Path
+) -> dict[str, Path]:
+    for baseline in baselines:
+        if baseline.name in encoders:
+            raise ValueError(
+                f"encoder name {baseline.name!r} is the name of the "
+                f"{baseline.name} baseline's column; name the encoder otherwise "
+                "(--names)"
+            )
+    return {b.name: output_folder / "baselines" / b.name for b in baselines}
 
 
 def _checked_data(data_folders: Mapping[str, str | Path]) -> dict[str, Path]:

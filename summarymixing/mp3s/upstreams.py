@@ -3,7 +3,8 @@
 Two kinds of folder are recognised by :func:`upstream_from_folder`:
 
 * an encoder exported by our pre-training (``<output>/encoder`` of
-  ``recipes/pretrain.py``, holding ``encoder.json``), loaded with
+  ``recipes/pretrain.py``, holding ``encoder.json``) or a baseline folder
+  (FBANK, untrained: :mod:`summarymixing.export.baselines`), loaded with
   :func:`summarymixing.export.load_encoder`;
 * a locally stored Hugging Face or SpeechBrain wav2vec 2.0 family model
   (``config.json`` with ``model_type`` wav2vec2, hubert, wavlm, data2vec-audio

@@ -3,6 +3,8 @@
 SpeechBrain 1.1.2 declares ``--optimizer_step_limit`` as ``Optional[int]`` but its
 parser hands the value over as a string, so ``Brain`` later compares an int with a
 str and crashes on the first step. We convert (and validate) such options here.
+``--optimizer_step_limit 0`` is accepted: the pre-training recipe then exports
+the untrained encoder and stops.
 """
 
 from __future__ import annotations
@@ -38,10 +40,14 @@ def parse_arguments(argv: list[str]) -> tuple[str, RunOptions, str]:
     ... )
     >>> opts["optimizer_step_limit"], overrides
     (1000, 'seed: 3')
-    """
+    >>> parse_arguments(["h.yaml", "--optimizer_step_limit", "-5"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --optimizer_step_limit must be a whole number >= 0, got '-5' (for example --optimizer_step_limit 1000; 0 exports the untrained encoder)
+    """  # noqa: E501
     hparams_file, run_opts, overrides = RunOptions.from_command_line_args(argv)
     converted = {
-        name: _as_positive_int(name, run_opts[name])
+        name: _as_whole_number(name, run_opts[name])
         for name in INTEGER_OPTIONS
         if isinstance(run_opts[name], str)
     }
@@ -49,15 +55,15 @@ def parse_arguments(argv: list[str]) -> tuple[str, RunOptions, str]:
     return hparams_file, run_opts, overrides
 
 
-def _as_positive_int(name: str, value: str) -> int:
-    """Convert a command-line value to a positive int or explain the problem."""
+def _as_whole_number(name: str, value: str) -> int:
+    """Convert a command-line value to an int >= 0 or explain the problem."""
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number <= 0:
+        number = -1
+    if number < 0:
         raise ValueError(
-            f"--{name} must be a positive whole number, got {value!r} "
-            f"(for example --{name} 1000)"
+            f"--{name} must be a whole number >= 0, got {value!r} (for example "
+            f"--{name} 1000; 0 exports the untrained encoder)"
         )
     return number

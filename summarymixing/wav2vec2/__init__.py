@@ -17,6 +17,7 @@ from summarymixing.wav2vec2.lengths import (
     make_padding_mask,
     relative_to_absolute_lengths,
 )
+from summarymixing.wav2vec2.log_mel import LogMelFilterbank
 from summarymixing.wav2vec2.losses import (
     contrastive_logits,
     contrastive_loss,
@@ -36,6 +37,7 @@ __all__ = [
     "FbankConvFrontEnd",
     "GumbelProductQuantiser",
     "LatentFrontEnd",
+    "LogMelFilterbank",
     "QuantiserOutput",
     "W2V2EncoderWrapper",
     "W2V2Pretrainer",

@@ -7,8 +7,9 @@ convolution arithmetic. Both are exactly padding-invariant: the latents of a
 padded batch equal those of each utterance run alone, on every real frame.
 
 * :class:`FbankConvFrontEnd` is the SummaryMixing paper's: 80 log-mel
-  filterbanks (25 ms / 10 ms), per-utterance mean/variance normalisation, then
-  two Conv1d (k=3, s=2; k=3, s=1) each followed by LayerNorm and GELU.
+  filterbanks (25 ms / 10 ms), per-utterance mean/variance normalisation
+  (:class:`~.log_mel.LogMelFilterbank`), then two Conv1d (k=3, s=2; k=3,
+  s=1) each followed by LayerNorm and GELU.
 * :class:`WaveformConvFrontEnd` is the original wav2vec 2.0 raw-waveform CNN
   (kernels 10,3,3,3,3,2,2; strides 5,2,2,2,2,2,2).
 
@@ -19,24 +20,20 @@ the quantiser and the context network both read these normalised latents.
 from collections.abc import Sequence
 
 import torch
-from speechbrain.processing.features import STFT, Filterbank, spectral_magnitude
 
 from summarymixing.wav2vec2.frontend_layers import (
     ConvLayerStack,
     masked_mean_variance_normalise,
 )
-from summarymixing.wav2vec2.lengths import make_padding_mask
+from summarymixing.wav2vec2.log_mel import LogMelFilterbank
 
 
 class FbankConvFrontEnd(ConvLayerStack):
     """Log-mel filterbanks, per-utterance normalisation, then a small CNN.
 
-    SpeechBrain's ``STFT`` and ``Filterbank`` are reused. The dB conversion is
-    SpeechBrain ``Fbank``'s (``10 log10``, floor at ``top_db`` below the
-    utterance maximum), except that the maximum is taken over real frames
-    only: ``Fbank`` takes it over padding too, which can change the features
-    of a padded utterance. Mean/variance normalisation also ignores padding.
-    Features are computed in fp32 even under autocast.
+    The features are those of :class:`~.log_mel.LogMelFilterbank` (its own
+    module, so that the FBANK baseline of MP3S probes exactly what this
+    front-end receives); it holds no state, so the ``state_dict`` is the CNN's.
 
     Arguments
     ---------
@@ -83,20 +80,9 @@ class FbankConvFrontEnd(ConvLayerStack):
         super().__init__(
             n_mels, out_channels, list(kernel_sizes), list(strides), True, True
         )
-        self.stft = STFT(
-            sample_rate=sample_rate,
-            win_length=win_length,
-            hop_length=hop_length,
-            n_fft=n_fft,
+        self.fbank = LogMelFilterbank(
+            n_mels, sample_rate, win_length, hop_length, n_fft, top_db
         )
-        self.filterbank = Filterbank(
-            n_mels=n_mels,
-            log_mel=False,
-            n_fft=n_fft,
-            sample_rate=sample_rate,
-            f_max=sample_rate // 2,
-        )
-        self.top_db = top_db
 
     def fbank_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
         """Return the number of 10 ms filterbank frames (``torch.stft``'s arithmetic).
@@ -111,9 +97,7 @@ class FbankConvFrontEnd(ConvLayerStack):
         torch.Tensor
             Number of STFT frames per utterance.
         """
-        n_fft, hop = self.stft.n_fft, self.stft.hop_length
-        padded = num_samples + (2 * (n_fft // 2) if self.stft.center else 0)
-        return ((padded - n_fft) // hop + 1).clamp(min=0)
+        return self.fbank.output_lengths(num_samples)
 
     def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
         """Return the number of latent frames for each number of samples.
@@ -145,14 +129,7 @@ class FbankConvFrontEnd(ConvLayerStack):
         torch.Tensor
             Features, zeros on padded frames.
         """
-        with torch.autocast(device_type=wavs.device.type, enabled=False):
-            power = spectral_magnitude(self.stft(wavs.float()))
-            decibels = 10.0 * torch.log10(self.filterbank(power).clamp(min=1e-10))
-            lengths = self.fbank_lengths(num_samples)
-            padding = make_padding_mask(lengths, decibels.shape[1]).unsqueeze(-1)
-            peak = decibels.masked_fill(padding, float("-inf")).amax(dim=(1, 2))
-            decibels = torch.maximum(decibels, (peak - self.top_db).view(-1, 1, 1))
-            return masked_mean_variance_normalise(decibels, lengths)
+        return self.fbank(wavs, num_samples)
 
     def forward(self, wavs: torch.Tensor, num_samples: torch.Tensor) -> torch.Tensor:
         """Compute latents ``(batch, frames, out_channels)``, zeros on padding.

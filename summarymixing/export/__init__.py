@@ -1,0 +1,52 @@
+"""Encoder folders: export an encoder, or a baseline, and load any of them back.
+
+* :mod:`.encoder_folder`: the folder format (``encoder.json`` with its
+  ``kind``, ``hyperparams.yaml``, weights), :func:`export_encoder` and
+  :func:`load_encoder`;
+* :mod:`.model_yaml`: the resolved model definitions of a recipe YAML;
+* :mod:`.pretrained_encoder`: :class:`PretrainedEncoder`, front-end and
+  context network returning every hidden state;
+* :mod:`.fbank_upstream`: :class:`FbankUpstream`, the log-mel features as an
+  upstream with one hidden state;
+* :mod:`.baselines`: the FBANK and untrained-encoder baselines of every SSL
+  table (design notes, section 8) written as encoder folders, so that whatever
+  takes an encoder folder takes a baseline unchanged.
+"""
+
+from summarymixing.export.baselines import (
+    export_fbank_baseline,
+    export_initial_state,
+    export_untrained,
+    export_untrained_like,
+)
+from summarymixing.export.encoder_folder import (
+    FORMAT,
+    FORMAT_VERSION,
+    KINDS,
+    export_encoder,
+    load_encoder,
+    read_encoder_json,
+    write_encoder_json,
+)
+from summarymixing.export.fbank_upstream import FbankUpstream
+from summarymixing.export.model_yaml import EXPORTED_KEYS, model_yaml, resolved_values
+from summarymixing.export.pretrained_encoder import PretrainedEncoder
+
+__all__ = [
+    "EXPORTED_KEYS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KINDS",
+    "FbankUpstream",
+    "PretrainedEncoder",
+    "export_encoder",
+    "export_fbank_baseline",
+    "export_untrained",
+    "export_untrained_like",
+    "export_initial_state",
+    "load_encoder",
+    "model_yaml",
+    "read_encoder_json",
+    "resolved_values",
+    "write_encoder_json",
+]
