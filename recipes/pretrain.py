@@ -54,6 +54,7 @@ from summarymixing.export import export_encoder, export_initial_state
 from summarymixing.training.config import configured_value, merged_overrides
 from summarymixing.training.distributed import replica_divergence
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
+from summarymixing.training.quality_monitor import make_quality_monitor
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.step_log import effective_batch_hours
 from summarymixing.training.worst_case import describe, heaviest_batches
@@ -156,6 +157,12 @@ def main(argv):
     brain.bad_audio = tracker
     hparams["checkpointer"].add_recoverable("bad_audio", tracker)
     brain.train_sampler = sampler
+    brain.quality_monitor = make_quality_monitor(hparams)
+    if brain.quality_monitor is not None:
+        brain.monitor_interval = hparams["monitor_interval"]
+        hparams["checkpointer"].add_recoverable(
+            "quality_monitor", brain.quality_monitor
+        )
     if hparams["try_heaviest_batches"]:
         collate = SkipBadAudio(train_set)
         brain.heaviest_batches = [
@@ -222,6 +229,9 @@ def main(argv):
         trend = brain.step_log.trend("accuracy")
         if trend:
             print(f"Contrastive {trend}")
+        verdict = brain.quality_monitor and brain.quality_monitor.verdict()
+        if verdict:
+            print(verdict)
         print(f"Checkpoints: {hparams['save_folder']}")
         print(f"Exported encoder: {folder} (summarymixing.export.load_encoder)")
         if demo:

@@ -15,8 +15,10 @@ import logging
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import if_main_process
 
 from summarymixing.training.nonfinite import NonFiniteGuard
+from summarymixing.training.quality_monitor import QualityMonitor
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.step_log import StepLog
 from summarymixing.training.worst_case import reserve_optimizer_state, try_batches
@@ -60,7 +62,10 @@ class PretrainBrain(sb.Brain):
     ``log_interval``, ``max_nonfinite_batches``, ``sample_rate`` and, to
     checkpoint, a ``checkpointer``. The batch must carry ``id`` and ``sig``.
     Set ``bad_audio`` to a ``summarymixing.data.pipeline.BadAudioTracker`` to
-    log and count the files the collate function skipped.
+    log and count the files the collate function skipped, and
+    ``quality_monitor`` to a :class:`~.quality_monitor.QualityMonitor` (with
+    ``monitor_interval`` optimizer steps) to read the features' quality before
+    the first step, every ``monitor_interval`` steps and after the last.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -76,6 +81,8 @@ class PretrainBrain(sb.Brain):
         self.valid_sums: dict[str, float] = {}
         self.bad_audio = None
         self.heaviest_batches: list[tuple[str, object]] = []
+        self.quality_monitor: QualityMonitor | None = None
+        self.monitor_interval = 0
         if self.checkpointer is not None:
             rank = getattr(self, "rank", None) or 0
             self.checkpointer.add_recoverable("random_state", RandomState(rank))
@@ -89,6 +96,8 @@ class PretrainBrain(sb.Brain):
         that cannot fit fails now (:mod:`.worst_case`). The run is unchanged.
         """
         super().on_fit_start()
+        if self.quality_monitor is not None and not self.quality_monitor.history:
+            self.monitor_features()
         if not self.heaviest_batches:
             return
         reserved = reserve_optimizer_state(self.modules.parameters(), self.optimizer)
@@ -99,6 +108,24 @@ class PretrainBrain(sb.Brain):
             "; ".join(description for description, _ in self.heaviest_batches),
         )
         self.heaviest_batches = []
+
+    def monitor_features(self) -> None:
+        """Take one quality-monitor reading now (main process only)."""
+        if self.quality_monitor is None or not if_main_process():
+            return
+        pretrainer = unwrap(self.modules.pretrainer)
+        was_training = pretrainer.training
+        pretrainer.eval()
+
+        def encode(wavs: torch.Tensor, wav_lens: torch.Tensor):
+            latents, padding = pretrainer.latents(
+                wavs.to(self.device), wav_lens.to(self.device)
+            )
+            output = pretrainer.encoder_wrapper(latents, padding)
+            return [state.cpu() for state in output.hidden_states], padding.cpu()
+
+        self.quality_monitor.evaluate(encode, self.optimizer_step)
+        pretrainer.train(was_training)
 
     def _forward_backward(self, batch) -> None:
         """Forward and backward of one training batch, as ``fit_batch`` does them."""
@@ -161,6 +188,11 @@ class PretrainBrain(sb.Brain):
         _, lr = self.hparams.lr_scheduler(self.optimizer)
         unwrap(self.modules.pretrainer).quantiser.count_optimizer_step()
         self.step_log.maybe_emit(self.optimizer_step, lr, self.last_grad_norm)
+        last = self.optimizer_step == getattr(self, "optimizer_step_limit", None)
+        if self.monitor_interval and (
+            self.optimizer_step % self.monitor_interval == 0 or last
+        ):
+            self.monitor_features()
 
     def on_stage_start(self, stage: sb.Stage, epoch: int | None = None) -> None:
         """Reset the validation statistics."""
