@@ -76,7 +76,12 @@ class PretrainBrain(sb.Brain):
             else 1
         )
         self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
-        self.step_log = StepLog(self.hparams.log_interval, world_size)
+        jsonl = getattr(self.hparams, "step_jsonl", None)
+        self.step_log = StepLog(
+            self.hparams.log_interval,
+            world_size,
+            jsonl if jsonl and if_main_process() else None,
+        )
         self.last_grad_norm: float | None = None
         self.valid_sums: dict[str, float] = {}
         self.bad_audio = None
@@ -124,7 +129,8 @@ class PretrainBrain(sb.Brain):
             output = pretrainer.encoder_wrapper(latents, padding)
             return [state.cpu() for state in output.hidden_states], padding.cpu()
 
-        self.quality_monitor.evaluate(encode, self.optimizer_step)
+        cer = self.quality_monitor.evaluate(encode, self.optimizer_step)
+        self.step_log.record("monitor", self.optimizer_step, monitor_cer=cer)
         pretrainer.train(was_training)
 
     def _forward_backward(self, batch) -> None:
@@ -211,6 +217,7 @@ class PretrainBrain(sb.Brain):
         batches = max(self.valid_sums.pop("batches", 1.0), 1.0)
         stats = {name: value / batches for name, value in self.valid_sums.items()}
         stats["skipped_nonfinite"] = self.guard.skipped
+        self.step_log.record("valid", self.optimizer_step, **stats)
         train_stats = {"loss": getattr(self, "train_loss", float("nan"))}
         self.hparams.train_logger.log_stats(
             stats_meta={

@@ -1,10 +1,17 @@
-"""Periodic training log: loss terms, SSL statistics, lr, grad norm, throughput."""
+"""Periodic training log: loss terms, SSL statistics, lr, grad norm, throughput.
+
+Every line also goes, as one JSON object, to an optional ``steps.jsonl`` file
+(``kind`` ``step``; the Brain adds ``valid`` and ``monitor`` records), so
+that tools read numbers, not log text.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 
@@ -42,9 +49,15 @@ class StepLog:
     True
     """
 
-    def __init__(self, interval: int = 50, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        interval: int = 50,
+        world_size: int = 1,
+        jsonl_path: str | Path | None = None,
+    ) -> None:
         self.interval = max(1, interval)
         self.world_size = world_size
+        self.jsonl_path = None if jsonl_path is None else Path(jsonl_path)
         self.history: list[tuple[int, dict[str, float]]] = []
         self._reset()
 
@@ -83,8 +96,27 @@ class StepLog:
         logger.info(line)
         averages = {name: value / self.batches for name, value in self.sums.items()}
         self.history.append((optimizer_step, averages))
+        extra = {"lr": lr, "grad_norm": grad_norm, "audio_per_second": speed}
+        self.record("step", optimizer_step, **averages, **extra)
         self._reset()
         return line
+
+    def record(self, kind: str, optimizer_step: int, **values: float | None) -> None:
+        """Append one JSON line ``{"kind", "step", **values}`` to ``jsonl_path``.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "steps.jsonl"
+        >>> StepLog(jsonl_path=path).record("monitor", 100, monitor_cer=55.0)
+        >>> path.read_text().splitlines()
+        ['{"kind": "monitor", "step": 100, "monitor_cer": 55.0}']
+        """
+        if self.jsonl_path is None:
+            return
+        with self.jsonl_path.open("a", encoding="utf-8") as stream:
+            entry = {"kind": kind, "step": optimizer_step, **values}
+            stream.write(json.dumps(entry) + "\n")
 
     def trend(self, name: str) -> str | None:
         """Describe how ``name`` moved between the first and the last log line.
