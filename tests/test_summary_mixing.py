@@ -308,3 +308,42 @@ def test_bad_inputs_raise_clear_errors():
     config = DynChunkTrainConfig(chunk_size=0)
     with pytest.raises(ValueError, match="chunk_size"):
         layer(torch.randn(1, 5, 16), dynchunktrain_config=config)
+
+
+def test_summary_dropout_per_frame_draws_a_mask_for_every_frame_copy():
+    x = torch.randn(1, 6, 16).expand(2, 6, 16).clone()
+    x[:, 1:] = x[:, :1]  # every frame the same: only dropout can tell them apart
+    for mode in ("utterance", "frame"):
+        layer = SummaryMixing(
+            16, mode="SummaryMixing-lite", global_dropout=0.5, summary_dropout=mode
+        ).train()
+        out = layer(x)
+        frames_differ = not torch.equal(out[:, 0], out[:, 1])
+        assert frames_differ == (mode == "frame")
+        layer.eval()
+        reference = SummaryMixing(16, mode="SummaryMixing-lite").eval()
+        reference.load_state_dict(layer.state_dict())
+        assert torch.equal(layer(x), reference(x))
+
+
+def test_summary_dropout_per_frame_keeps_chunks_and_padding_exact():
+    layer = SummaryMixing(16, nhead=2, summary_dropout="frame").eval()
+    fast = SummaryMixing(16, nhead=2).eval()
+    fast.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 9, 16)
+    mask = torch.tensor([[False] * 9, [False] * 6 + [True] * 3])
+    config = DynChunkTrainConfig(chunk_size=4, left_context_size=1)
+    layer.train(), fast.train()
+    layer.dropout.p = fast.dropout.p = 0.0  # the per-frame path, no randomness
+    layer.summary_dropout = "frame"
+    assert layer._dropout_per_frame() is False  # p == 0: nothing to draw
+    layer.dropout.p = 1e-12
+    assert layer._dropout_per_frame() is True
+    torch.testing.assert_close(
+        layer(x, mask, config), fast(x, mask, config), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_unknown_summary_dropout_is_refused():
+    with pytest.raises(ValueError, match="summary_dropout='token' is unknown"):
+        SummaryMixing(16, summary_dropout="token")

@@ -61,7 +61,7 @@ class BranchformerEncoder(nn.Module):
         Probability to skip each layer in training.
     local_proj_hid_dim, local_proj_out_dim, summary_hid_dim, summary_out_dim : optional
         SummaryMixing sizes, passed to every layer.
-    mode, use_layernorm : optional
+    mode, use_layernorm, summary_dropout : optional
         SummaryMixing keys, passed to every layer.
 
     Example
@@ -94,6 +94,7 @@ class BranchformerEncoder(nn.Module):
         summary_out_dim: int | None = None,
         mode: str = "SummaryMixing",
         use_layernorm: bool = True,
+        summary_dropout: str = "utterance",
     ) -> None:
         super().__init__()
         values = locals()

@@ -33,6 +33,7 @@ SUMMARY_MIXING_KEYS = (
     "summary_out_dim",
     "mode",
     "use_layernorm",
+    "summary_dropout",
 )
 
 

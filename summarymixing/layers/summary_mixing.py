@@ -16,10 +16,12 @@ Why our own implementation rather than the published one:
 * chunked summaries for dynamic chunk training in O(T) time and memory, and a
   streaming path with carried state that equals the chunked computation.
 
-Training-mode note: dropout is applied to ``f(x_t)`` per frame and to ``s_bar``
-once per utterance (or chunk); the plain formula would draw a fresh dropout mask
-for every frame's copy of ``s_bar``, which costs a ``T x d`` product and removes
-the saving. Evaluation outputs are identical to the plain formula.
+Training-mode note: by default (``summary_dropout="utterance"``) dropout is
+applied to ``f(x_t)`` per frame and to ``s_bar`` once per utterance (or chunk);
+the plain formula, and the published code, draw a fresh dropout mask for every
+frame's copy of ``s_bar``, which costs a ``T x d`` product and removes the
+saving. ``summary_dropout="frame"`` does that (for the ablation that compares
+the two). Evaluation outputs are identical to the plain formula either way.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from summarymixing.layers.summaries import (
 )
 
 MODES = ("SummaryMixing", "SummaryMixing-lite", "SummaryMixing-fast")
+SUMMARY_DROPOUT = ("utterance", "frame")
 
 
 class SummaryMixing(nn.Module):
@@ -72,6 +75,10 @@ class SummaryMixing(nn.Module):
         ``"SummaryMixing-fast"`` (one linear gives both ``f`` and ``s``).
     use_layernorm : bool
         Apply LayerNorm to ``f(x_t)`` and to ``s_bar``.
+    summary_dropout : str
+        ``"utterance"``: one dropout mask for ``s_bar`` per utterance (or
+        chunk), the fast default; ``"frame"``: one per frame, as in the plain
+        formula (costs a ``T x d`` product in training).
 
     Example
     -------
@@ -97,10 +104,17 @@ class SummaryMixing(nn.Module):
         global_dropout: float = 0.1,
         mode: str = "SummaryMixing",
         use_layernorm: bool = True,
+        summary_dropout: str = "utterance",
     ) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode={mode!r} is unknown; accepted values: {MODES}")
+        if summary_dropout not in SUMMARY_DROPOUT:
+            raise ValueError(
+                f"summary_dropout={summary_dropout!r} is unknown; accepted values: "
+                f"{SUMMARY_DROPOUT}"
+            )
+        self.summary_dropout = summary_dropout
         if nhead < 1:
             raise ValueError(f"nhead must be >= 1, got {nhead}")
         local_hidden = list(local_proj_hid_dim or [enc_dim])
@@ -206,6 +220,9 @@ class SummaryMixing(nn.Module):
             means = chunked_mean(
                 summary, keep, chunk_size, dynchunktrain_config.left_context_size
             )
+        if self._dropout_per_frame():
+            means = self._frame_copies(means, x.shape[1], chunk_size)
+            chunk_size = None
         mixed = self._combine(
             self._local_contribution(local),
             self._summary_contribution(means),
@@ -213,6 +230,19 @@ class SummaryMixing(nn.Module):
             chunk_size,
         )
         return _zero_padding(mixed, keep)
+
+    def _dropout_per_frame(self) -> bool:
+        """Whether this forward draws a dropout mask per frame copy of ``s_bar``."""
+        return self.summary_dropout == "frame" and self.training and self.dropout.p > 0
+
+    @staticmethod
+    def _frame_copies(
+        means: torch.Tensor, frames: int, chunk_size: int | None
+    ) -> torch.Tensor:
+        """One copy of each utterance's (or chunk's) summary per frame."""
+        if chunk_size is None:
+            return means.expand(-1, frames, -1)
+        return expand_chunks(means, frames, chunk_size)
 
     def make_streaming_state(
         self, left_context_chunks: int | None = None
