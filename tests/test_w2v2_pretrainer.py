@@ -11,6 +11,7 @@ from summarymixing.wav2vec2 import (
     W2V2Pretrainer,
     WaveformConvFrontEnd,
     compute_span_mask,
+    make_positional_encoding,
 )
 
 
@@ -141,9 +142,14 @@ def test_losses_stay_fp32_and_finite_under_autocast(one_thread):
         assert torch.isfinite(out[key]), key
 
 
-def test_wrapper_padded_batch_equals_each_utterance_alone():
+@pytest.mark.parametrize("kind", ["conv", "sinusoidal", "none"])
+def test_wrapper_padded_batch_equals_each_utterance_alone(kind):
     torch.manual_seed(4)
-    position = ConvPositionalEmbedding(16, kernel_size=8, groups=4)
+    position = (
+        ConvPositionalEmbedding(16, kernel_size=8, groups=4)
+        if kind == "conv"
+        else make_positional_encoding(kind, 16)
+    )
     wrapper = W2V2EncoderWrapper(
         8, 16, IdentityEncoder(), out_dim=4, positional_encoding=position
     ).eval()

@@ -25,7 +25,12 @@ from summarymixing.wav2vec2.losses import (
 )
 from summarymixing.wav2vec2.masking import compute_span_mask
 from summarymixing.wav2vec2.negatives import sample_distractors
-from summarymixing.wav2vec2.positional import ConvPositionalEmbedding
+from summarymixing.wav2vec2.positional import (
+    ConvPositionalEmbedding,
+    NoPositionalEncoding,
+    SinusoidalPositionalEncoding,
+    make_positional_encoding,
+)
 from summarymixing.wav2vec2.pretrainer import W2V2Pretrainer
 from summarymixing.wav2vec2.quantiser import GumbelProductQuantiser, QuantiserOutput
 
@@ -38,7 +43,9 @@ __all__ = [
     "GumbelProductQuantiser",
     "LatentFrontEnd",
     "LogMelFilterbank",
+    "NoPositionalEncoding",
     "QuantiserOutput",
+    "SinusoidalPositionalEncoding",
     "W2V2EncoderWrapper",
     "W2V2Pretrainer",
     "WaveformConvFrontEnd",
@@ -48,6 +55,7 @@ __all__ = [
     "diversity_loss",
     "frame_lengths_and_padding_mask",
     "make_padding_mask",
+    "make_positional_encoding",
     "masked_mean_variance_normalise",
     "relative_to_absolute_lengths",
     "sample_distractors",

@@ -74,3 +74,93 @@ class ConvPositionalEmbedding(nn.Module):
         if self.trim_last:
             y = y[..., :-1]
         return F.gelu(y).transpose(1, 2)
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """Fixed sinusoidal absolute positions (SpeechBrain's ``PositionalEncoding``).
+
+    SpeechBrain's wav2vec 2.0 ``EncoderWrapper`` adds these instead of a
+    learned convolution, which is what the SummaryMixing SSL recipe built on;
+    nothing is learned, so the input cannot be drowned by a wide smoothing
+    filter. Positions are absolute from each utterance's first frame, so
+    padding at the end changes nothing.
+
+    Arguments
+    ---------
+    d_model : int
+        Channels.
+    max_frames : int
+        Longest utterance in frames (10000 = 200 s at 20 ms).
+
+    Example
+    -------
+    >>> position = SinusoidalPositionalEncoding(8)
+    >>> position(torch.zeros(2, 5, 8)).shape
+    torch.Size([1, 5, 8])
+    """
+
+    def __init__(self, d_model: int, max_frames: int = 10000):
+        super().__init__()
+        from speechbrain.lobes.models.transformer.Transformer import (
+            PositionalEncoding,
+        )
+
+        self.encoding = PositionalEncoding(d_model, max_len=max_frames)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``(1, time, d_model)`` encodings to add to ``x``."""
+        return self.encoding(x).to(x.dtype)
+
+
+class NoPositionalEncoding(nn.Module):
+    """No positional information (the Conformer's convolutions give order).
+
+    Example
+    -------
+    >>> NoPositionalEncoding()(torch.ones(1, 3, 2)).sum().item()
+    0.0
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return zeros to add to ``x``."""
+        return torch.zeros_like(x)
+
+
+POSITIONAL_ENCODINGS = ("conv", "sinusoidal", "none")
+
+
+def make_positional_encoding(kind: str, d_model: int) -> nn.Module:
+    """Build the positional encoding named ``kind`` (a YAML-friendly switch).
+
+    Arguments
+    ---------
+    kind : str
+        ``conv`` (wav2vec 2.0's learned convolution), ``sinusoidal`` (fixed,
+        SpeechBrain's wav2vec 2.0 wrapper) or ``none``.
+    d_model : int
+        Channels.
+
+    Returns
+    -------
+    torch.nn.Module
+        Maps ``(batch, time, d_model)`` to what is added to it.
+
+    Example
+    -------
+    >>> type(make_positional_encoding("none", 8)).__name__
+    'NoPositionalEncoding'
+    >>> make_positional_encoding("learned", 8)
+    Traceback (most recent call last):
+    ...
+    ValueError: positional_encoding='learned' is unknown; accepted values: conv, sinusoidal, none
+    """  # noqa: E501
+    if kind == "conv":
+        return ConvPositionalEmbedding(d_model)
+    if kind == "sinusoidal":
+        return SinusoidalPositionalEncoding(d_model)
+    if kind == "none":
+        return NoPositionalEncoding()
+    raise ValueError(
+        f"positional_encoding={kind!r} is unknown; accepted values: "
+        f"{', '.join(POSITIONAL_ENCODINGS)}"
+    )
