@@ -1,13 +1,13 @@
-"""Read back what ``recipes/pretrain.py`` logged: step statistics, step times.
+"""Step times and model size from the text log of ``recipes/pretrain.py``.
 
-The recipe writes two files into its output folder:
-
-* ``log.txt``, SpeechBrain's log, every line ``2026-01-31 12:00:00,123 - logger -
-  LEVEL - message``. Every ``log_interval`` optimizer steps the step logger
-  (``summarymixing.training.step_log``) adds ``step N | loss x | contrastive x |
-  ... | lr x | grad_norm x | audio s/s x``: the means over those steps.
-* ``train_log.txt``, one line per validation: ``epoch: 1, optimizer_step: 35,
-  lr: ... - train loss: ... - valid loss: 3.43, valid accuracy: 0.10, ...``.
+Every number the recipe logs is also in ``<output_folder>/steps.jsonl``, which
+is what the reports read (``_reproduce_results.read_steps``); that file has no
+clock, so the wall time of each step is still read here, from ``log.txt``,
+SpeechBrain's log, every line ``2026-01-31 12:00:00,123 - logger - LEVEL -
+message``. Every ``log_interval`` optimizer steps the step logger
+(``summarymixing.training.step_log``) adds ``step N | loss x | contrastive x |
+... | lr x | grad_norm x | audio s/s x``; the model builder logs its size
+(``Total Number of Parameters: 2.2M``).
 
 With ``log_interval`` 1 the time between two consecutive step lines is the wall
 time of one optimizer step (data loading, forward, backward, optimizer). A step
@@ -20,9 +20,8 @@ the later lines win.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) - (\S+) - ([A-Z]+) - (.*)$")
 STEP = re.compile(r"^step (\d+) \| (.*)$")
@@ -42,15 +41,6 @@ class StepRecord:
     time: float
     values: dict[str, float]
     clean: bool
-
-
-@dataclass
-class PretrainLog:
-    """Everything read back from one pre-training's output folder."""
-
-    steps: list[StepRecord] = field(default_factory=list)
-    validation: list[tuple[int, dict[str, float]]] = field(default_factory=list)
-    parameters_m: float | None = None
 
 
 def parse_step_message(message: str) -> tuple[int, dict[str, float]] | None:
@@ -119,52 +109,6 @@ def parse_log(lines: list[str]) -> tuple[list[StepRecord], float | None]:
         records.append(StepRecord(step, stamp, values, clean))
         clean = True
     return records, parameters_m
-
-
-def parse_validation(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
-    """Return (optimizer step, valid statistics) for each ``train_log.txt`` line.
-
-    Example
-    -------
-    >>> line = ("epoch: 1, optimizer_step: 35, lr: 4.38e-04 - train loss: 3.37 - "
-    ...         "valid loss: 3.43, valid accuracy: 1.01e-01")
-    >>> parse_validation([line])
-    [(35, {'loss': 3.43, 'accuracy': 0.101})]
-    """
-    rows = []
-    for line in lines:
-        meta, *sections = line.strip().split(" - ")
-        fields = dict(item.split(": ", 1) for item in meta.split(", ") if ": " in item)
-        if "optimizer_step" not in fields:
-            continue
-        stats = {}
-        for section in sections:
-            for item in section.split(", "):
-                name, _, value = item.partition(": ")
-                if name.startswith("valid "):
-                    stats[name.removeprefix("valid ")] = float(value)
-        step = int(fields["optimizer_step"])
-        rows = [row for row in rows if row[0] < step] + [(step, stats)]
-    return rows
-
-
-def read_pretrain_log(folder: str | Path) -> PretrainLog:
-    """Read ``log.txt`` and ``train_log.txt`` (when there) of an output folder."""
-    folder = Path(folder)
-    log_file = folder / "log.txt"
-    if not log_file.is_file():
-        raise FileNotFoundError(
-            f"{log_file} does not exist: is {folder} the --output_folder of a "
-            "recipes/pretrain.py run?"
-        )
-    records, parameters_m = parse_log(log_file.read_text().splitlines())
-    valid_file = folder / "train_log.txt"
-    validation = (
-        parse_validation(valid_file.read_text().splitlines())
-        if valid_file.is_file()
-        else []
-    )
-    return PretrainLog(records, validation, parameters_m)
 
 
 def clean_step_seconds(records: list[StepRecord]) -> list[tuple[int, float]]:

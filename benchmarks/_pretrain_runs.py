@@ -176,9 +176,18 @@ def pretrain(
 
 
 def baseline_rss_mib(out: Path, threads: int | None = None) -> float:
-    """Peak RSS of ``recipes/pretrain.py --help``: interpreter and libraries."""
-    command = [sys.executable, str(RECIPE), "--help"]
-    cost = run_measured(command, out / "help.txt", threads)
-    if cost["returncode"] != 0:
-        raise RuntimeError(f"{RECIPE} --help failed; see {out / 'help.txt'}")
-    return cost["peak_rss_mib"]
+    """Peak RSS of ``recipes/pretrain.py --help``: interpreter and libraries.
+
+    Measured once per ``out`` and thread count; kept in
+    ``<out>/libraries_rss.json``.
+    """
+    cache = out / "libraries_rss.json"
+    known = json.loads(cache.read_text()) if cache.is_file() else {}
+    if str(threads) not in known:
+        command = [sys.executable, str(RECIPE), "--help"]
+        cost = run_measured(command, out / "help.txt", threads)
+        if cost["returncode"] != 0:
+            raise RuntimeError(f"{RECIPE} --help failed; see {out / 'help.txt'}")
+        known[str(threads)] = cost["peak_rss_mib"]
+        cache.write_text(json.dumps(known, indent=1) + "\n")
+    return known[str(threads)]

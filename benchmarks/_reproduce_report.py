@@ -1,295 +1,233 @@
-"""The report of ``reproduce.py``: markdown tables and three PNG figures.
+"""The report of a ``reproduce.py`` study: markdown, CSV files and figures.
 
-Everything is read back from disk (the recipe's logs, ``reproduce.json`` of each
-pre-training, the probes' results), so a re-run rewrites the same report.
+:func:`write_report` reads everything back from the study's folder (probe
+results, ``steps.jsonl``, ``reproduce.json``, ``log.txt`` for step times) and
+writes ``report.md``, ``results.csv`` (one row per upstream x task x probe x
+budget x metric x seed), ``summary.csv`` (mean, std, n over seeds) and the
+figures ``curves.png``, ``downstream.png``, ``efficiency.png``. Whatever is
+not finished shows as missing, so a partial study gets a report too.
 """
 
 from __future__ import annotations
 
-import csv
-import statistics
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from _pretrain_logs import (
-    PretrainLog,
-    clean_step_seconds,
-    read_pretrain_log,
+from _reproduce_plots import plot_curves, plot_downstream, plot_efficiency
+from _reproduce_results import (
+    METRICS,
+    RESULT_COLUMNS,
+    ResultRow,
+    Summary,
+    SummaryKey,
+    collect_rows,
+    cost_numbers,
+    pretraining_numbers,
+    summaries,
+    summarise,
+    write_rows,
+    write_summary,
 )
-from _reproduce_plots import (
-    metric_text,
-    plot_curves,
-    plot_downstream,
-    plot_efficiency,
-)
-from _timing import fmt
+from _reproduce_setup import Setup, setup_section
+from _reproduce_study import Study
+from _reproduce_verdicts import study_verdicts
 
-REFERENCE = "MHSA"
-TAIL_FRACTION = 0.1
+Probes = Sequence[tuple[str, str]]
 
 
-@dataclass
-class ModelRun:
-    """One model: its pre-training folder, measurements and probe results.
-
-    ``probes`` maps (task, probe) to a ``ProbeResult`` or to the error message
-    of a failed probe; None when probing was skipped.
-    """
-
-    name: str
-    folder: Path
-    record: dict[str, Any]
-    probes: dict[tuple[str, str], Any] | None
-    log: PretrainLog = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.log = read_pretrain_log(self.folder)
-
-
-@dataclass
-class Setup:
-    """How the runs were made: the lines of the report's setup section."""
-
-    command: str
-    overrides: dict[str, Any]
-    size: str
-    baseline_mib: float
-    probe_overrides: dict[str, dict[str, Any]]
-    machine: dict[str, Any]
-    stage_seconds: dict[str, float]
-
-
-def tail_mean(log: PretrainLog, name: str) -> float | None:
-    """Mean of ``name`` over the last 10% of the logged steps (at least one).
+def stat_text(values: Sequence[float | None], spec: str) -> str:
+    """``mean ± std (n)`` of the values that are there, ``-`` when none is.
 
     Example
     -------
-    >>> from _pretrain_logs import StepRecord
-    >>> log = PretrainLog([StepRecord(s, s, {"loss": 20.0 - s}, True)
-    ...                    for s in range(1, 21)])
-    >>> tail_mean(log, "loss")
-    0.5
+    >>> stat_text([1.0, 3.0, None], ".1f"), stat_text([2.0], ".2f"), stat_text([], "g")
+    ('2.0 ± 1.4 (2)', '2.00 (1)', '-')
     """
-    values = [r.values[name] for r in log.steps if name in r.values]
-    if not values:
-        return None
-    tail = values[-max(1, round(len(values) * TAIL_FRACTION)) :]
-    return sum(tail) / len(tail)
+    summary = summarise([value for value in values if value is not None])
+    if summary is None:
+        return "-"
+    spread = "" if summary.std is None else f" ± {summary.std:{spec}}"
+    return f"{summary.mean:{spec}}{spread} ({summary.n})"
 
 
-def efficiency(run: ModelRun, baseline_mib: float) -> dict[str, float | None]:
-    """Step time (median of clean steps; mean over everything) and peak memory."""
-    seconds = [value for _, value in clean_step_seconds(run.log.steps)]
-    first, last = (run.log.steps[0], run.log.steps[-1]) if run.log.steps else (0, 0)
-    span = last.step - first.step if run.log.steps else 0
-    peak = run.record["peak_rss_mib"]
-    return {
-        "median_s": statistics.median(seconds) if seconds else None,
-        "mean_all_s": (last.time - first.time) / span if span else None,
-        "clean_steps": len(seconds),
-        "wall_min": run.record["wall_seconds"] / 60,
-        "cpu_min": run.record["cpu_seconds"] / 60,
-        "peak_mib": peak,
-        "above_mib": peak - baseline_mib,
-    }
+def downstream_table(
+    study: Study, probes: Probes, table: dict[SummaryKey, Summary | None]
+) -> str:
+    """Markdown: a row per task, metric and budget, a column per upstream."""
+    names = [upstream.name for upstream in study.upstreams]
+    lines = [
+        "| task | metric | labels | " + " | ".join(names) + " |",
+        "|---|---|---:|" + "---:|" * len(names),
+    ]
+    for task, probe in probes:
+        for metric in METRICS[task]:
+            for budget in study.budgets:
+                cells = [table.get((n, task, probe, budget, metric)) for n in names]
+                texts = [cell.text(metric) if cell else "missing" for cell in cells]
+                lines.append(
+                    f"| {task} ({probe}) | {metric} | {budget:g} min | "
+                    + " | ".join(texts) + " |"
+                )  # fmt: skip
+    return "\n".join(lines)
 
 
-def ratio(value: float | None, reference: float | None) -> float | None:
-    """``value / reference``, None when either is missing.
-
-    Example
-    -------
-    >>> ratio(3.0, 4.0), ratio(None, 4.0)
-    (0.75, None)
-    """
-    return None if value is None or not reference else value / reference
-
-
-def pretraining_table(runs: list[ModelRun]) -> str:
-    """Markdown table of sizes and final statistics of the pre-trainings."""
+def pretraining_table(study: Study) -> str:
+    """Markdown: size and final statistics of each model, mean over seeds."""
     lines = [
         "| model | parameters (M) | steps | loss (last 10%) | accuracy (last 10%) "
-        "| valid loss | valid accuracy |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| dev-clean loss (last) | monitor CER, step 0 (%) | monitor CER, last (%) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for run in runs:
-        valid = run.log.validation[-1][1] if run.log.validation else {}
-        steps = run.log.steps[-1].step if run.log.steps else 0
-        cells = [
-            run.name, fmt(run.log.parameters_m, ".2f"), str(steps),
-            fmt(tail_mean(run.log, "loss"), ".3f"),
-            fmt(tail_mean(run.log, "accuracy"), ".3f"),
-            fmt(valid.get("loss"), ".3f"), fmt(valid.get("accuracy"), ".3f"),
-        ]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
+    for upstream in study.pretrained:
+        folders = [study.pretrain_folder(upstream, seed) for seed in study.seeds]
+        numbers = [pretraining_numbers(folder) for folder in folders]
+        costs = [cost_numbers(folder) or {} for folder in folders]
+        cells = [stat_text([c.get("parameters_m") for c in costs], ".2f")]
+        for name, spec in (("steps", ".0f"), ("loss", ".3f"), ("accuracy", ".3f"),
+                           ("valid_loss", ".3f"), ("monitor_first", ".1f"),
+                           ("monitor_last", ".1f")):  # fmt: skip
+            cells.append(stat_text([n[name] for n in numbers], spec))
+        lines.append(f"| {upstream.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def efficiency_table(runs: list[ModelRun], baseline_mib: float) -> str:
-    """Markdown table of step time and peak memory, with ratios to MHSA."""
-    rows = {run.name: efficiency(run, baseline_mib) for run in runs}
-    reference = rows.get(REFERENCE, {})
-    lines = [
-        "| model | step, median (s) | vs MHSA | step, all included (s) | wall (min) "
-        "| CPU (min) | vs MHSA | peak RSS (MiB) | vs MHSA | above libraries (MiB) "
-        "| vs MHSA |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, row in rows.items():
-        cells = [
-            name, fmt(row["median_s"], ".3f"),
-            fmt(ratio(row["median_s"], reference.get("median_s")), ".2f"),
-            fmt(row["mean_all_s"], ".3f"), fmt(row["wall_min"], ".1f"),
-            fmt(row["cpu_min"], ".1f"),
-            fmt(ratio(row["cpu_min"], reference.get("cpu_min")), ".2f"),
-            fmt(row["peak_mib"], ".0f"),
-            fmt(ratio(row["peak_mib"], reference.get("peak_mib")), ".2f"),
-            fmt(row["above_mib"], ".0f"),
-            fmt(ratio(row["above_mib"], reference.get("above_mib")), ".2f"),
-        ]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+COST_COLUMNS = (
+    ("median_s", "step, median (s)", ".3f", True),
+    ("mean_all_s", "step, all included (s)", ".3f", False),
+    ("wall_min", "wall (min)", ".1f", False),
+    ("cpu_min", "CPU (min)", ".1f", True),
+    ("peak_mib", "peak RSS (MiB)", ".0f", True),
+    ("above_mib", "above libraries (MiB)", ".0f", True),
+)
+"""Key, header, format, and whether the ratio to the reference is shown."""
 
 
-def downstream_rows(runs: list[ModelRun]) -> list[dict[str, Any]]:
-    """One row per task, probe and metric, with every model's value (or error)."""
-    keys = dict.fromkeys(key for run in runs for key in (run.probes or {}))
-    rows = []
-    for task, probe in keys:
-        outcomes = {run.name: (run.probes or {}).get((task, probe)) for run in runs}
-        metrics = dict.fromkeys(
-            metric
-            for outcome in outcomes.values()
-            if hasattr(outcome, "metrics")
-            for metric in outcome.metrics
-        )
-        for metric in metrics or ["-"]:
-            row = {"task": task, "probe": probe, "metric": metric}
-            for name, outcome in outcomes.items():
-                row[name] = (
-                    outcome.metrics.get(metric)
-                    if hasattr(outcome, "metrics")
-                    else f"failed: {outcome}"
-                    if outcome
-                    else None
+def cost_table(study: Study, baseline_mib: float | None) -> str:
+    """Markdown: step time, wall and CPU time, peak memory; ratios to reference."""
+    means: dict[str, dict[str, list[float]]] = {}
+    for upstream in study.pretrained:
+        costs = [cost_numbers(study.pretrain_folder(upstream, s)) for s in study.seeds]
+        columns: dict[str, list[float]] = {key: [] for key, *_ in COST_COLUMNS}
+        for cost in filter(None, costs):
+            if baseline_mib is not None:
+                cost["above_mib"] = cost["peak_mib"] - baseline_mib
+            for key in columns:
+                if cost.get(key) is not None:
+                    columns[key].append(cost[key])
+        means[upstream.name] = columns
+    header, rule = "| model |", "|---|"
+    for _, title, _, ratio in COST_COLUMNS:
+        header += f" {title} |" + (f" vs {study.reference} |" if ratio else "")
+        rule += "---:|" * (2 if ratio else 1)
+    lines = [header, rule]
+    reference = means.get(study.reference, {})
+    for name, columns in means.items():
+        cells = []
+        for key, _, spec, ratio in COST_COLUMNS:
+            cells.append(stat_text(columns[key], spec))
+            if ratio:
+                ours, theirs = (
+                    summarise(columns[key]),
+                    summarise(reference.get(key, [])),
                 )
-            rows.append(row)
-    return rows
-
-
-def downstream_table(runs: list[ModelRun], rows: list[dict[str, Any]]) -> str:
-    """Markdown table of the probes' metrics, the models side by side."""
-    names = [run.name for run in runs]
-    lines = [
-        "| task | probe | metric | " + " | ".join(names) + " |",
-        "|---|---|---|" + "---:|" * len(names),
-    ]
-    for row in rows:
-        values = [
-            row[name]
-            if isinstance(row[name], str)
-            else "-"
-            if row[name] is None
-            else metric_text(row[name])
-            for name in names
-        ]
-        lines.append(f"| {row['task']} | {row['probe']} | {row['metric']} | ")
-        lines[-1] += " | ".join(values) + " |"
+                cells.append(
+                    f"{ours.mean / theirs.mean:.2f}"
+                    if ours and theirs and theirs.mean
+                    else "-"
+                )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def duration(seconds: float) -> str:
-    """Seconds below a minute, else minutes.
+def missing_lines(rows: Sequence[ResultRow], failures: Sequence[str]) -> list[str]:
+    """Markdown list: failed stages, then probe runs failed or not finished."""
+    lines = [f"- {failure}" for failure in failures]
+    seen = set()
+    for row in rows:
+        key = (row.upstream, row.task, row.probe, row.budget_minutes, row.seed)
+        if row.status != "done" and key not in seen:
+            seen.add(key)
+            lines.append(
+                f"- {row.upstream} {row.task}/{row.probe}, {row.budget_minutes:g} min, "
+                f"seed {row.seed}: {row.status}"
+            )
+    return lines
 
-    Example
+
+def write_report(
+    study: Study, probes: Probes, setup: Setup
+) -> tuple[Path, list[ResultRow]]:
+    """Write the CSV files, the figures and ``report.md``.
+
+    Returns
     -------
-    >>> duration(42.4), duration(150.0)
-    ('42 s', '2.5 min')
+    tuple of (Path, list of ResultRow)
+        The report, and the rows of ``results.csv``.
     """
-    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
-
-
-def setup_section(runs: list[ModelRun], setup: Setup) -> str:
-    """Markdown lines: command, hardware, configuration, time spent per stage."""
-    machine = setup.machine
-    memory = fmt(machine["memory_gib"], ".0f")
-    load = "/".join(
-        f"{a:.1f}" for a in (machine["load_start"][0], machine["load_end"][0])
-    )
-    overrides = ", ".join(f"`{k}: {v}`" for k, v in setup.overrides.items())
-    probes = "; ".join(
-        f"{task}: " + (", ".join(f"`{k}: {v}`" for k, v in keys.items()) or "defaults")
-        for task, keys in setup.probe_overrides.items()
-    )
-    stages = ", ".join(f"{k} {duration(v)}" for k, v in setup.stage_seconds.items())
-    total = sum(setup.stage_seconds.values()) / 60
-    return "\n".join([
-        f"- Command: `{setup.command}`",
-        f"- Machine: {machine['cpu']}, {machine['logical_cores']} logical cores "
-        f"({machine['usable_cores']} usable), {memory} GiB"
-        + (f", GPU {machine['cuda']}" if machine["cuda"] else "")
-        + f"; 1-minute load average {load} at start/end (other processes on the "
-        "machine slow both models down)",
-        f"- Software: torch {machine['torch']} (threads in every stage: "
-        f"{machine['torch_threads']}),"
-        f" SpeechBrain {machine['speechbrain']}, Python {machine['python']}",
-        f"- Pre-training: `recipes/pretrain.py` with {', '.join(r.name for r in runs)}"
-        f" (`hparams/w2v2_summarymixing.yaml`, `hparams/w2v2_mhsa.yaml`) and the same"
-        f" keys for both: the demo's (`hparams/demo.yaml`), with the step limit of "
-        f"`--steps` and every step logged: {overrides}",
-        f"- Data: synthetic Libri-Light ({setup.size}, VAD-cut into 10-30 s pieces) "
-        f"to pre-train, synthetic LibriSpeech dev-clean to validate; probes on the "
-        f"synthetic LibriSpeech and VoxCeleb1 ({setup.size}); probe overrides: "
-        f"{probes}",
-        f"- Wall time: {total:.1f} min ({stages})",
-    ])  # fmt: skip
-
-
-def write_report(out: Path, runs: list[ModelRun], setup: Setup) -> Path:
-    """Write ``report.md``, ``downstream.csv`` and the figures; return the report."""
-    rows = downstream_rows(runs)
-    plot_curves(runs, out / "curves.png")
-    plot_efficiency(runs, setup.baseline_mib, out / "efficiency.png")
+    out = study.out
+    out.mkdir(parents=True, exist_ok=True)
+    rows = collect_rows(study, probes)
+    table = summaries(rows)
+    write_rows(out / "results.csv", rows, RESULT_COLUMNS)
+    write_summary(out / "summary.csv", table)
+    plot_curves(study, out / "curves.png")
+    plot_downstream(study, list(probes), table, out / "downstream.png")
+    plot_efficiency(study, setup.baseline_mib, out / "efficiency.png")
+    claims = study_verdicts(study, probes, table)
+    held = sum(v.holds is True for v in claims)
+    judged = sum(v.holds is not None for v in claims)
+    missing = missing_lines(rows, setup.failures)
     sections = [
-        "# SummaryMixing vs attention: a small-scale reproduction",
-        "Both models pre-trained for the same steps on the same batches, then "
-        "probed frozen. Synthetic speech and a small model: the comparison of "
-        "cost is real, the downstream numbers show whether the encoders learned "
-        "something, not how they would do on real speech.",
-        "## Setup",
-        setup_section(runs, setup),
+        f"# {study.title}",
+        INTRO[study.ablation is not None],
+        "## Verdicts",
+        (
+            f"{held} of {judged} judged differences exceed the spread of seeds"
+            if study.ablation is not None
+            else f"{held} of {judged} judged claims hold"
+        )
+        + f" ({len(claims) - judged} not judged)."
+        " Primary metric of each probe: CER of LibriSpeech test-clean, EER of "
+        "VoxCeleb1; lower is better; ± is the sample standard deviation over seeds.",
+        "\n".join(f"- {verdict.line}" for verdict in claims),
+        "## Downstream (MP3S probes on the frozen encoders)",
+        "Mean ± std (number of seeds) over seeds; WER, CER, EER in %, minDCF; "
+        "lower is better. *labels*: the minutes of labelled training audio the "
+        "probe was given (see the label subsets below).",
+        downstream_table(study, probes, table),
+        "![downstream metrics](downstream.png)",
         "## Pre-training",
-        "Loss and contrastive accuracy of the training batches (mean over the "
-        "last 10% of the steps) and of the last validation.",
-        pretraining_table(runs),
-        "![loss and accuracy](curves.png)",
+        "Training loss and accuracy: mean over the last 10% of the steps; "
+        "dev-clean: the last validation; monitor: the quality monitor's CER of a "
+        "small CTC probe on frozen features (step 0 = untrained).",
+        pretraining_table(study),
+        "![curves](curves.png)",
         "## Cost",
-        "Step: wall time between consecutive step lines of the recipe's log "
-        "(data loading, forward, backward, optimizer), median over the steps "
-        "without validation, checkpoint or new epoch in between; *all included*: "
-        "the whole training time over the steps. Wall and CPU (user + system) "
-        "time of the whole process, data preparation and export included: CPU "
-        "time is the less sensitive to other load on the machine. Peak RSS: "
-        "`ru_maxrss` of the pre-training process (`os.wait4`), its peak "
-        "resident memory; *above libraries*: minus "
-        f"{setup.baseline_mib:.0f} MiB, the peak of `recipes/pretrain.py "
-        "--help`, which imports the same libraries.",
-        efficiency_table(runs, setup.baseline_mib),
+        "Step: wall time between consecutive step lines of the recipe's `log.txt`"
+        " (median over steps with nothing else in between); all included: the "
+        "training time over the steps. Wall and CPU time, peak RSS (`ru_maxrss`)"
+        " of the whole pre-training process; above libraries: minus the peak of "
+        f"`recipes/pretrain.py --help` ({setup.baseline_mib or 0:.0f} MiB). "
+        "With --jobs 2 or more, other runs shared the machine (see Setup).",
+        cost_table(study, setup.baseline_mib),
         "![step time and memory](efficiency.png)",
+        "## Setup",
+        setup_section(study, setup),
     ]
-    if rows:
-        plot_downstream(runs, rows, out / "downstream.png")
-        with (out / "downstream.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        sections += [
-            "## Downstream (MP3S probes on the frozen encoders)",
-            "WER, CER, EER and minDCF: lower is better.",
-            downstream_table(runs, rows),
-            "![downstream metrics](downstream.png)",
-        ]
+    if missing:
+        sections += ["## Missing or failed", "\n".join(missing)]
     report = out / "report.md"
     report.write_text("\n\n".join(sections) + "\n")
-    return report
+    return report, rows
+
+
+INTRO = {
+    False: "SummaryMixing and MHSA wav2vec 2.0 models pre-trained for the same "
+    "steps on the same batches, for several seeds, and probed frozen beside "
+    "the untrained encoder and the FBANK features, with two budgets of "
+    "labelled audio. Synthetic speech and a small model: the cost comparison "
+    "is real; the downstream numbers say whether pre-training helped here.",
+    True: "One pre-training key of the SummaryMixing model changed, everything "
+    "else as in the main study, for several seeds; both encoders probed frozen "
+    "with two budgets of labelled audio.",
+}

@@ -1,74 +1,90 @@
-"""A small-scale reproduction of the paper's comparison, in one command.
+r"""A small-scale reproduction of the paper's comparison, over seeds, in one command.
 
-SummaryMixing and attention (MHSA) wav2vec 2.0 models are pre-trained by
-``recipes/pretrain.py`` for the same number of steps on the same synthetic
-corpus with the same seed (so the same batches in the same order), then both
-frozen encoders are probed with two MP3S tasks (LibriSpeech ASR with the BiLSTM
-CTC probe, VoxCeleb1 speaker verification with the x-vector probe) through
-``summarymixing.mp3s.tasks.run_probe``. The report, ``<out>/report.md`` with
-``curves.png``, ``efficiency.png`` and ``downstream.png``, shows:
+For every seed s (``--seeds N``: 1986, 1987, ..., 1986 + N - 1; s is the
+pre-training's ``seed`` and every probe's ``seed``) the upstreams are:
 
-* loss and contrastive accuracy against the step (each step logged: the runs
-  get ``log_interval`` 1), and validation on LibriSpeech dev-clean;
-* time per step: the median wall time between consecutive step lines of the
-  recipe's ``log.txt``, over steps without validation, checkpointing or a new
-  epoch in between (:mod:`_pretrain_logs`);
-* peak memory of each pre-training process: its ``ru_maxrss`` as the kernel
-  reports it when the process is reaped (``os.wait4``; the peak resident set
-  size, on CPU), and the same for ``recipes/pretrain.py --help``, a process
-  that imports everything the recipe imports and builds nothing: the share of
-  the peak that is the interpreter and libraries (host memory also with
-  ``--device cuda``: GPU memory is measured by ``pretrain_step.py``);
-* the downstream metrics of both encoders side by side.
+* ``SummaryMixing`` and ``MHSA``: ``recipes/pretrain.py`` with
+  ``hparams/w2v2_summarymixing.yaml`` / ``hparams/w2v2_mhsa.yaml``, the keys
+  of ``hparams/demo.yaml``, ``--steps`` optimizer steps, every step logged,
+  the quality monitor read ``MONITOR_READINGS`` times after step 0, on a
+  synthetic Libri-Light of ``--hours`` hours, validated (and monitored) on the
+  synthetic LibriSpeech dev-clean; ``--override`` changes keys of both;
+* ``untrained``: the SummaryMixing model with the same keys, initialised with
+  seed s and never trained (the very state that pre-training started from);
+* ``fbank``: the 80 log-mel features, no encoder (one folder for all seeds).
 
-Models and schedule are those of the recipe's demo, ``hparams/demo.yaml``,
-trained for ``--steps`` (1500) instead of the demo's limit; ``--override``
-changes any key for both. The probes are smaller and shorter than the
-published ones (``PROBE_OVERRIDES``) to fit the budget. Every stage is skipped
-when re-run once finished: a pre-training with its exported encoder and
-measurements (``<out>/pretrain/<model>/reproduce.json``), a probe with its
-``result.json``. Delete a folder to redo it.
+Each upstream is probed frozen with the MP3S LibriSpeech BiLSTM-CTC probe
+(``--asr-corpus``: a LibriSpeech-layout root of other speech instead of the
+synthetic one) and the VoxCeleb1 x-vector probe, with the reduced budgets of
+``PROBE_OVERRIDES``, once per label budget (``--label-minutes A B``): the
+probe's training data is cut to about A minutes (every speaker kept, dev and
+test untouched; ``_label_subsets``). Pre-trainings (``_pretrain_runs``) and
+probe groups (``recipes/mp3s_benchmark.py``, one per seed and budget) run as
+subprocesses, ``--jobs`` at once, each with ``--threads`` threads. Everything
+finished is reused when the command is run again; a failed run is recorded
+and the others go on (exit status 1). ``<out>/report.md`` (with
+``results.csv``, ``summary.csv``, ``curves.png``, ``downstream.png``,
+``efficiency.png``) holds mean ± std over seeds and one verdict per claim.
 
-On a machine shared with other work, multi-threaded PyTorch spends most of its
-time waiting for its threads (here a probe epoch took 5x longer with 2 threads
-than with 1): pass ``--threads 1`` there.
+``--ablation NAME`` runs one of ``ABLATIONS`` instead: two SummaryMixing
+pre-trainings that differ in one YAML key (its default and one alternative;
+the ablation's value wins over ``--override``), same seeds and probes, in
+``<out>/ablation_<NAME>/``. On-disk layout: ``_reproduce_study``.
 
 Usage:
-    python benchmarks/reproduce.py                  # the full run, ~40 min, 2 cores
-    python benchmarks/reproduce.py --threads 1      # the same on a busy machine
-    python benchmarks/reproduce.py --size tiny --steps 20 --out /tmp/repro  # smoke
-    python benchmarks/reproduce.py --skip-probes --override num_layers=6
+    python benchmarks/reproduce.py                      # 3 seeds, 3 h, 10/30 min labels
+    python benchmarks/reproduce.py --seeds 5 --jobs 2 --threads 1
+    python benchmarks/reproduce.py --asr-corpus /data/LibriSpeech
+    python benchmarks/reproduce.py --ablation codebook  # -> <out>/ablation_codebook/
+    python benchmarks/reproduce.py --size tiny --seeds 2 --steps 3 --hours 0.05 \
+        --label-minutes 1 2 --jobs 1 --out /tmp/repro   # smoke, 2 min
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
+import math
 import os
-import platform
 import shlex
 import sys
-import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
-from _pretrain_runs import baseline_rss_mib, pretrain
-from _reproduce_report import ModelRun, Setup, write_report
+from _pretrain_runs import baseline_rss_mib
+from _reproduce_inputs import (
+    StageClock,
+    check_before_work,
+    describe_corpora,
+    keys_for,
+)
+from _reproduce_report import write_report
+from _reproduce_setup import Setup, machine_description
+from _reproduce_stages import (
+    build_corpora,
+    build_subsets,
+    corpus_roots,
+    export_baselines,
+    probe_commands,
+    read_subsets,
+    run_pretrainings,
+    run_probe_groups,
+)
+from _reproduce_study import Ablation, Study, Upstream, seeds_for
 from _training_step import parse_overrides
 
-from summarymixing.data.synthetic import build_corpus
-from summarymixing.mp3s import tasks as mp3s_tasks
+from summarymixing.data.synthetic.corpus import STAMP
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "hparams" / "demo.yaml"
+HPARAMS = ROOT / "hparams"
+DEMO = HPARAMS / "demo.yaml"
+DEMO_KEYS: dict[str, Any] = yaml.safe_load(DEMO.read_text())
 MODELS = {
-    "SummaryMixing": ROOT / "hparams" / "w2v2_summarymixing.yaml",
-    "MHSA": ROOT / "hparams" / "w2v2_mhsa.yaml",
+    "SummaryMixing": HPARAMS / "w2v2_summarymixing.yaml",
+    "MHSA": HPARAMS / "w2v2_mhsa.yaml",
 }
-DEFAULT_STEPS = 1500
 PROBES = (("librispeech", "bilstm"), ("voxceleb1", "xvector"))
 PROBE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "small": {
@@ -94,183 +110,194 @@ PROBE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }  # fmt: skip
 """Per corpus size and task: hparams/mp3s overrides that fit the time budget."""
+MONITOR_READINGS = 4
+"""Monitor readings after step 0: ``monitor_interval`` steps // 4 (or steps)."""
+TINY_PRETRAINING = {"monitor_probe_steps": 30}
+"""Extra pre-training keys of ``--size tiny`` (a smoke test, not a result)."""
+ABLATIONS = {
+    "summary_dropout": Ablation("summary_dropout", "utterance", "frame"),
+    "layernorm": Ablation("use_layernorm", True, False),
+    "codebook": Ablation("codebook_size", DEMO_KEYS["codebook_size"], 320),
+    "mask_prob": Ablation("mask_prob", 0.65, 0.5),
+    "lr": Ablation("lr", DEMO_KEYS["lr"], 3 * DEMO_KEYS["lr"]),
+}
+"""``--ablation`` name -> the SummaryMixing YAML key, its default, its alternative."""
+ASR_SPLITS = ("train-clean-100", "dev-clean", "test-clean")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Read the command line (see the module docstring)."""
+    """Read and check the command line (see the module docstring); exit 2 if bad."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/reproduce"))
-    parser.add_argument(
-        "--steps", type=int, default=DEFAULT_STEPS,
-        help=f"optimizer steps of each pre-training (default {DEFAULT_STEPS})",
+    add = parser.add_argument
+    add("--seeds", type=int, default=3, help="repetitions (seeds 1986, 1987, ...)")
+    add("--hours", type=float, default=3.0, help="synthetic Libri-Light hours")
+    add("--steps", type=int, default=DEMO_KEYS["optimizer_step_limit"],
+        help="optimizer steps per pre-training (default: hparams/demo.yaml's)",
     )  # fmt: skip
-    parser.add_argument(
-        "--size", choices=["tiny", "small"], default="small",
-        help="synthetic corpora and probe budget: small (the report), tiny (smoke)",
+    add("--label-minutes", type=float, nargs=2, default=[10.0, 30.0],
+        metavar=("A", "B"), help="the two labelled-data budgets of the probes",
     )  # fmt: skip
-    parser.add_argument("--skip-probes", action="store_true")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
-    parser.add_argument(
-        "--threads", type=int, default=None,
-        help="CPU threads of every stage (default: one per core); 1 is much "
-        "faster on a machine busy with other work",
+    add("--size", choices=["small", "tiny"], default="small",
+        help="probe corpora and budgets: small (the report), tiny (smoke)",
     )  # fmt: skip
-    parser.add_argument(
-        "--override", nargs="+", default=[], metavar="KEY=VALUE",
-        help="pre-training YAML keys changed in both models, e.g. num_layers=6",
+    add("--threads", type=int, default=1, help="CPU threads of every process")
+    add("--jobs", type=int, default=2, help="processes run at once")
+    add("--override", nargs="+", default=[], metavar="KEY=VALUE",
+        help="pre-training YAML keys of every model, e.g. num_layers=6",
     )  # fmt: skip
+    add("--asr-corpus", type=Path, help="LibriSpeech-layout root for the ASR probes")
+    add("--out", type=Path, default=Path("benchmarks/out/reproduce"))
+    add("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    add("--skip-probes", action="store_true")
+    add("--ablation", metavar="NAME", help=f"one of {', '.join(ABLATIONS)}")
     args = parser.parse_args(argv)
-    for option in ("steps", "threads"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            parser.error(f"--{option} must be a positive number, got {value}")
+    for option in ("seeds", "steps", "threads", "jobs"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option} must be 1 or more, got {getattr(args, option)}")
+    if not (math.isfinite(args.hours) and args.hours > 0):
+        parser.error(f"--hours must be a positive number, got {args.hours:g}")
+    budgets = args.label_minutes
+    if not all(math.isfinite(b) and b > 0 for b in budgets) or budgets[0] == budgets[1]:
+        parser.error(
+            "--label-minutes takes two different positive numbers of minutes, got "
+            + " ".join(f"{b:g}" for b in budgets)
+        )
+    if args.ablation is not None and args.ablation not in ABLATIONS:
+        parser.error(
+            f"unknown ablation {args.ablation!r}; valid: {', '.join(ABLATIONS)}"
+        )
+    try:
+        args.override_keys = parse_overrides(args.override)
+        torch.device(args.device)
+    except (ValueError, RuntimeError) as error:
+        parser.error(str(error))
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: no CUDA device on this machine")
+    if args.asr_corpus is not None:
+        missing = [s for s in ASR_SPLITS if not (args.asr_corpus / s).is_dir()]
+        if missing:
+            parser.error(
+                f"--asr-corpus {args.asr_corpus} has no {', '.join(missing)}: pass "
+                "a LibriSpeech root holding the split folders"
+            )
     return args
 
 
-def pretraining_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the keys of both pre-trainings: demo, steps, per-step log, --override.
+def make_study(args: argparse.Namespace) -> Study:
+    """Return the main study, or the ablation's (see the module docstring).
 
     Example
     -------
-    >>> overrides = pretraining_overrides(parse_args(["--steps", "7"]))
-    >>> overrides["optimizer_step_limit"], overrides["log_interval"]
-    (7, 1)
+    >>> study = make_study(parse_args(["--ablation", "mask_prob", "--seeds", "2"]))
+    >>> [u.name for u in study.upstreams], study.seeds, study.out.name
+    (['mask_prob-0.65', 'mask_prob-0.5'], (1986, 1987), 'ablation_mask_prob')
     """
-    overrides = yaml.safe_load(DEMO.read_text())
-    overrides.update(optimizer_step_limit=args.steps, log_interval=1)
-    overrides.update(parse_overrides(args.override))
-    return overrides
+    seeds, budgets = seeds_for(args.seeds), tuple(args.label_minutes)
+    sm = MODELS["SummaryMixing"]
+    if args.ablation is None:
+        upstreams = (
+            *(Upstream(name, "pretrained", path) for name, path in MODELS.items()),
+            Upstream("untrained", "untrained", sm),
+            Upstream("fbank", "fbank"),
+        )
+        return Study(args.out, seeds, budgets, upstreams, "MHSA")
+    ablation = ABLATIONS[args.ablation]
+    arms = tuple(
+        Upstream(name, "pretrained", sm, {ablation.key: value})
+        for name, value in zip(
+            ablation.arm_names(), (ablation.default, ablation.alternative), strict=True
+        )
+    )
+    title = (
+        f"Ablation {args.ablation}: {ablation.key} {ablation.default} (default) vs "
+        f"{ablation.alternative}"
+    )
+    out = args.out / f"ablation_{args.ablation}"
+    return Study(out, seeds, budgets, arms, arms[0].name, ablation, title)
 
 
-def probe(
-    name: str,
-    corpora: dict[str, Path],
-    args: argparse.Namespace,
-    stage_seconds: dict[str, float],
-) -> dict[tuple[str, str], Any]:
-    """Probe one encoder on every task of PROBES; a failure is kept as a string.
-
-    The wall time of every probe trained now goes into ``stage_seconds``.
-    """
-    encoder = (args.out / "pretrain" / name / "encoder").resolve()
-    results: dict[tuple[str, str], Any] = {}
-    for task, probe_name in PROBES:
-        folder = args.out / "probes" / name / f"{task}-{probe_name}"
-        result = mp3s_tasks.read_result(folder)
-        if result is not None:
-            print(f"{name} {task}/{probe_name}: finished before, reused")
-            results[task, probe_name] = result
-            continue
-        print(f"{name} {task}/{probe_name}: training the probe", flush=True)
-        start = time.time()
-        try:
-            result = mp3s_tasks.run_probe(
-                task,
-                probe_name,
-                encoder,
-                corpora[task],
-                folder,
-                dict(PROBE_OVERRIDES[args.size][task]),
-                {"device": args.device, "noprogressbar": True},
-            )
-        except Exception as error:  # recorded in the report; the others go on
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "failure.log").write_text(traceback.format_exc())
-            results[task, probe_name] = f"{type(error).__name__}: {error}"
-            print(f"  FAILED: {results[task, probe_name]} ({folder / 'failure.log'})")
-            continue
-        stage_seconds[f"{name} {task}/{probe_name}"] = time.time() - start
-        metric = result.primary_metric
-        print(f"  {metric} {result.metrics[metric]:.2f} in {time.time() - start:.0f} s")
-        results[task, probe_name] = result
-    return results
-
-
-def machine_description() -> dict[str, Any]:
-    """CPU model, cores, memory, library versions and the current load average.
+def shared_keys(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the pre-training keys of every model and seed (not ``seed``).
 
     Example
     -------
-    >>> machine_description()["logical_cores"] >= 1
-    True
+    >>> keys = shared_keys(parse_args(["--steps", "8"]))
+    >>> keys["optimizer_step_limit"], keys["log_interval"], keys["monitor_interval"]
+    (8, 1, 2)
+    >>> shared_keys(parse_args(["--steps", "3"]))["monitor_interval"]
+    3
     """
-    cpu, memory = platform.processor() or platform.machine(), None
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
-    if cpuinfo.is_file():
-        lines = cpuinfo.read_text().splitlines()
-        models = [line for line in lines if line.startswith("model name")]
-        cpu = models[0].split(":", 1)[1].strip() if models else cpu
-    if meminfo.is_file():
-        memory = int(meminfo.read_text().split()[1]) / 2**20
-    import speechbrain
-
-    return {
-        "cpu": cpu,
-        "logical_cores": os.cpu_count() or 1,
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "memory_gib": memory,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "speechbrain": speechbrain.__version__,
-        "python": platform.python_version(),
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "load_start": os.getloadavg(),
-    }
-
-
-def build_corpora(size: str, out: Path) -> dict[str, Path]:
-    """Synthesise (or reuse) the pre-training and probing corpora."""
-    names = {"librilight": "librilight", "librispeech": "librispeech"}
-    names.update({task: mp3s_tasks.SYNTHETIC_CORPUS[task] for task, _ in PROBES})
-    return {
-        key: build_corpus(corpus, out / "corpora", size=size, seed=0).resolve()
-        for key, corpus in names.items()
-    }
+    roots = corpus_roots(args.out)
+    keys = dict(DEMO_KEYS)
+    keys.update(optimizer_step_limit=args.steps, log_interval=1)
+    keys["monitor_interval"] = args.steps // MONITOR_READINGS or args.steps
+    keys.update(TINY_PRETRAINING if args.size == "tiny" else {})
+    keys.update(args.override_keys)
+    keys.update(data_folder=str(roots["librilight"]), data_layout="librilight")
+    keys["valid_folder"] = str(roots["librispeech"])
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every stage, write the report; exit code 1 when a probe failed."""
+    """Run every stage, write the report; 1 if anything failed, 2 if bad input."""
     args = parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    machine = machine_description()
-    seconds_file = args.out / "stage_seconds.json"
-    stages = json.loads(seconds_file.read_text()) if seconds_file.is_file() else {}
-    start = time.time()
-    corpora = build_corpora(args.size, args.out)
-    stages.setdefault("corpora", time.time() - start)
-    keys = {
-        "data_folder": str(corpora["librilight"]), "data_layout": "librilight",
-        "valid_folder": str(corpora["librispeech"]), **pretraining_overrides(args),
-    }  # fmt: skip
-    records = {}
-    for name, hparams in MODELS.items():
-        folder = args.out / "pretrain" / name
-        records[name] = pretrain(name, hparams, folder, args.device, keys, args.threads)
-        stages[f"{name} pre-training"] = records[name]["wall_seconds"]
-        seconds_file.write_text(json.dumps(stages, indent=2) + "\n")
-    probes = {}
-    for name in [] if args.skip_probes else MODELS:
-        probes[name] = probe(name, corpora, args, stages)
-        seconds_file.write_text(json.dumps(stages, indent=2) + "\n")
-    machine["load_end"] = os.getloadavg()
+    study, keys = make_study(args), shared_keys(args)
+    try:
+        check_before_work(args, study, keys)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    machine, out = machine_description(), args.out
+    study.out.mkdir(parents=True, exist_ok=True)
+    clock = StageClock(study.out / "stages.json")
+    fresh = not all((root / STAMP).is_file() for root in corpus_roots(out).values())
+    corpora = build_corpora(out, args.hours, args.size)
+    clock.done("corpora", fresh)
+    data = {"librispeech": args.asr_corpus or corpora["librispeech"],
+            "voxceleb1": corpora["voxceleb1"]}  # fmt: skip
+    if not args.skip_probes:
+        clock.start()
+        clock.done("label subsets", bool(build_subsets(out, data, study.budgets)))
+    clock.start()
+    own_keys = functools.partial(keys_for, keys)
+    exported = export_baselines(study, own_keys)
+    attempted, failures = run_pretrainings(
+        study, own_keys, args.device, args.threads, args.jobs
+    )
+    clock.done("pre-training", bool(exported or attempted))
+    probed, group_failures = 0, {}
+    if not args.skip_probes:
+        clock.start()
+        commands = probe_commands(
+            study, PROBES, out, PROBE_OVERRIDES[args.size], args.device
+        )
+        probed, group_failures = run_probe_groups(
+            study, commands, args.threads, args.jobs
+        )
+        clock.done("probes", bool(probed))
+    machine["load_end"] = os.getloadavg()[0]
     setup = Setup(
         command=shlex.join([sys.executable, *sys.argv]),
-        overrides=pretraining_overrides(args),
-        size=args.size,
-        baseline_mib=baseline_rss_mib(args.out, args.threads),
-        probe_overrides=PROBE_OVERRIDES[args.size],
         machine=machine,
-        stage_seconds=stages,
+        stages=clock.times,
+        keys=keys,
+        demo_keys=[k for k in DEMO_KEYS if keys.get(k) == DEMO_KEYS[k]],
+        probe_overrides=PROBE_OVERRIDES[args.size],
+        corpora=describe_corpora(args, corpora),
+        subsets=read_subsets(out, list(data), study.budgets),
+        processes=(args.jobs, args.threads),
+        baseline_mib=baseline_rss_mib(out, args.threads),
+        failures=[f"pre-training {n}: {e}" for n, e in failures.items()]
+        + list(group_failures.values()),
     )
-    runs = [
-        ModelRun(name, args.out / "pretrain" / name, records[name], probes.get(name))
-        for name in MODELS
-    ]
-    print(f"Report: {write_report(args.out, runs, setup)}")
-    failed = any(isinstance(r, str) for p in probes.values() for r in p.values())
-    return 1 if failed else 0
+    report, rows = write_report(study, PROBES, setup)
+    print(
+        f"Trained now: {attempted - len(failures)} pre-trainings, {exported} "
+        "baseline folders, "
+        f"{probed} probe runs. Report: {report}"
+    )
+    failed = any(row.status == "failed" for row in rows)
+    return 1 if failures or group_failures or failed else 0
 
 
 if __name__ == "__main__":

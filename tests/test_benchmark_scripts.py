@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import csv
+import importlib
+import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from summarymixing.data.manifest import read_manifest
+from summarymixing.data.synthetic import CORPORA
+from summarymixing.mp3s.prepare_voxceleb import read_trials
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -56,3 +65,374 @@ def test_no_mixer_leaves_only_the_shared_modules(encoder_speed):
         expected = expected + layer.convolution_module(expected)
         expected = layer.norm2(expected + 0.5 * layer.ffn_module2(expected))
     torch.testing.assert_close(out, model.norm(expected))
+
+
+# ---------------------------------------------------------------- reproduce ----
+ROOT = BENCHMARKS.parent
+POSITIVE = "--label-minutes takes two different positive"
+
+
+@pytest.fixture()
+def bench(monkeypatch: pytest.MonkeyPatch):
+    """Import a module of benchmarks/ by its bare name, as the scripts do."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seeds", "0"], "--seeds must be 1 or more, got 0"),
+        (["--ablation", "nope"], "unknown ablation 'nope'; valid: summary_dropout, "
+         "layernorm, codebook, mask_prob, lr"),
+        (["--label-minutes", "0", "10"], POSITIVE),
+        (["--label-minutes", "10", "10"], POSITIVE),
+        (["--label-minutes", "5"], "expected 2 arguments"),
+        (["--jobs", "0"], "--jobs must be 1 or more"),
+        (["--override", "lr"], "expected KEY=VALUE"),
+    ],
+)  # fmt: skip
+def test_reproduce_rejects_bad_arguments_before_any_work(
+    bench, tmp_path, capsys, argv, message
+):
+    reproduce = bench("reproduce")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        reproduce.main([*argv, "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_reproduce_refuses_what_would_fail_later_in_one_line(
+    bench, tmp_path, capsys, monkeypatch
+):
+    reproduce = bench("reproduce")
+    out = tmp_path / "out"
+    cases = [
+        (["--hours", "100"], "ask for at most"),  # more voices than the pool has
+        (["--override", "no_such_key=1"], "has no key 'no_such_key'"),
+    ]
+    for argv, message in cases:
+        assert reproduce.main([*argv, "--out", str(out)]) == 2
+        error = capsys.readouterr().err
+        assert message in error and len(error.strip().splitlines()) == 1
+    from summarymixing.data.synthetic import librilight
+
+    monkeypatch.setattr(
+        librilight.shutil, "disk_usage", lambda _: type("U", (), {"free": 1000})()
+    )
+    assert reproduce.main(["--hours", "3", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "not enough free disk space for 3 hours" in error
+    assert len(error.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def _lines(folder):
+    return {
+        line
+        for path in sorted(folder.glob("*/*/*.trans.txt"))
+        for line in path.read_text().splitlines()
+    }
+
+
+def test_librispeech_subset_is_read_by_the_real_preparer(bench, tiny_corpora, tmp_path):
+    from summarymixing.data.prepare_librispeech import prepare_librispeech
+
+    subsets = bench("_label_subsets")
+    source = tiny_corpora / CORPORA["librispeech"]
+    folder = tmp_path / "ls-0.3"
+    record = subsets.librispeech_subset(source, folder, minutes=0.3)
+    splits = ["train-clean-100", "dev-clean", "test-clean"]
+    manifests = prepare_librispeech(folder, tmp_path / "prep", splits)
+    rows = read_manifest(manifests["train-clean-100"])
+    seconds = [float(row["duration"]) for row in rows]
+    assert len(rows) == record.utterances
+    assert 0 <= sum(seconds) - 0.3 * 60 < max(seconds)
+    assert abs(sum(seconds) / 60 - record.minutes) < 0.01
+    assert not record.all_used and not record.floor_exceeded
+    speakers = {path.name for path in (source / "train-clean-100").iterdir()}
+    assert (
+        {row["spk_id"] for row in rows}
+        == speakers
+        == set(os.listdir(folder / "train-clean-100"))
+    )
+    assert _lines(folder / "train-clean-100") < _lines(source / "train-clean-100")
+    for split in ("dev-clean", "test-clean", "dev-other", "test-other"):
+        assert (folder / split).resolve() == (source / split).resolve()
+    assert len(read_manifest(manifests["test-clean"])) == len(
+        list((source / "test-clean").rglob("*.flac"))
+    )
+    assert subsets.librispeech_subset(source, folder, 0.3) == record  # reused
+    with pytest.raises(ValueError, match="holds a subset of"):
+        subsets.librispeech_subset(source, folder, 0.5)
+    everything = subsets.librispeech_subset(source, tmp_path / "ls-all", 100.0)
+    assert everything.all_used
+    assert everything.utterances == len(_lines(source / "train-clean-100"))
+
+
+def test_voxceleb_subset_keeps_every_speaker_and_the_trials(
+    bench, tiny_corpora, tmp_path
+):
+    from summarymixing.mp3s.prepare_voxceleb import prepare_voxceleb
+
+    subsets = bench("_label_subsets")
+    source = tiny_corpora / CORPORA["voxceleb1"]
+    folder = tmp_path / "vox-1.2"
+    record = subsets.voxceleb_subset(source, folder, minutes=1.2)
+    trials = read_trials(source / "veri_test2.txt", source / "wav")
+    tested = {t.enrol_id[:7] for t in trials} | {t.test_id[:7] for t in trials}
+    training = {p.name for p in (source / "wav").iterdir()} - tested
+    ours = prepare_voxceleb(folder, tmp_path / "prep")
+    theirs = prepare_voxceleb(source, tmp_path / "prep-source")
+    rows = {split: read_manifest(path) for split, path in ours.items()}
+    kept = {row["wav"] for split in ("train", "valid") for row in rows[split]}
+    seconds = [subsets.audio_seconds(Path(path)) for path in kept]
+    assert (
+        len(kept)
+        == record.utterances
+        < len(
+            [p for p in (source / "wav").glob("id*/*/*.wav") if p.parts[-3] in training]
+        )
+    )
+    assert 0 <= sum(seconds) - 1.2 * 60 < max(seconds)
+    assert not record.all_used and not record.floor_exceeded
+    floor = subsets.voxceleb_subset(source, tmp_path / "vox-0.1", minutes=0.1)
+    assert floor.floor_exceeded and floor.utterances == 2 * len(training)
+    assert (
+        {row["spk_id"] for row in rows["train"]}
+        == training
+        == {row["spk_id"] for row in rows["valid"]}
+    )
+    for split in ("enrol", "test"):
+        assert [r["ID"] for r in rows[split]] == [
+            r["ID"] for r in read_manifest(theirs[split])
+        ]
+    for speaker in tested:
+        assert (folder / "wav" / speaker).resolve() == (
+            source / "wav" / speaker
+        ).resolve()
+    for name in ("veri_test2.txt", "vox1_meta.csv"):
+        assert (folder / name).read_text() == (source / name).read_text()
+
+
+def test_summaries_and_verdicts_on_hand_made_numbers(bench):
+    results = bench("_reproduce_results")
+    verdicts = bench("_reproduce_verdicts")
+    Row, Summary = results.ResultRow, results.Summary
+    rows = [
+        Row(name, "librispeech", "bilstm", 10.0, "CER", seed, value, "done")
+        for name, values in {
+            "SummaryMixing": (30.0, 32.0, 34.0),
+            "MHSA": (31.0, 31.0, 31.0),
+            "untrained": (40.0, 41.0, 42.0),
+            "fbank": (33.0, 35.0, 37.0),
+        }.items()
+        for seed, value in zip((1986, 1987, 1988), values, strict=True)
+    ] + [Row("fbank", "librispeech", "bilstm", 10.0, "CER", 1989, None, "failed")]
+    table = results.summaries(rows)
+    key = ("SummaryMixing", "librispeech", "bilstm", 10.0, "CER")
+    assert table[key] == Summary(32.0, 2.0, 3)
+    assert table[key].text("CER") == "32.00 ± 2.00 (3)"
+    fbank = table[("fbank", "librispeech", "bilstm", 10.0, "CER")]
+    assert (fbank.mean, fbank.n) == (35.0, 3)
+    names = ("SummaryMixing", "MHSA", "untrained", "fbank")
+    get = {name: table[(name, *key[1:])] for name in names}
+    label = verdicts.probe_label("librispeech", "CER", 10.0)
+    beat = verdicts.beats("SummaryMixing", "untrained", label, "CER",
+                          get["SummaryMixing"], get["untrained"])  # fmt: skip
+    assert beat.holds is True
+    assert beat.line == (
+        "SummaryMixing beats untrained by more than the spread of seeds "
+        "(librispeech CER, 10 min labels): holds (untrained 41.00 ± 1.00 - "
+        "SummaryMixing 32.00 ± 2.00 = 9.00 > 3.00)"
+    )
+    against_fbank = verdicts.beats("SummaryMixing", "fbank", label, "CER",
+                                   get["SummaryMixing"], get["fbank"])  # fmt: skip
+    assert against_fbank.holds is False
+    assert against_fbank.line.endswith(
+        "does NOT hold (fbank 35.00 ± 2.00 - SummaryMixing 32.00 ± 2.00 = 3.00 <= 4.00)"
+    )
+    within = verdicts.within_one_std("SummaryMixing", "MHSA", label, "CER",
+                                     get["SummaryMixing"], get["MHSA"])  # fmt: skip
+    assert within.holds is False  # MHSA's spread is 0: 32 > 31 + 0
+    assert within.line.endswith(
+        "does NOT hold (SummaryMixing 32.00 > MHSA 31.00 + 0.00 = 31.00)"
+    )
+    one_seed = verdicts.within_one_std(
+        "SummaryMixing", "MHSA", label, "CER", Summary(30.0, None, 1), get["MHSA"]
+    )
+    assert one_seed.holds is None
+    assert one_seed.line.endswith(
+        "not judged (needs 2 seeds or more: SummaryMixing 1, MHSA 3)"
+    )
+    missing = verdicts.beats("MHSA", "fbank", label, "CER", None, get["fbank"])
+    assert missing == verdicts.Verdict(
+        None,
+        "MHSA beats fbank by more than the spread of seeds (librispeech CER, 10 min "
+        "labels): not judged (no result for MHSA)",
+    )
+    ablation = verdicts.ablation(
+        "mask_prob", ("0.65", "0.5"), label, "CER", get["untrained"], get["MHSA"]
+    )
+    assert ablation.holds is True
+    assert ablation.line == (
+        "mask_prob (librispeech CER, 10 min labels): 0.5 has the lower mean (0.5 "
+        "31.00 ± 0.00 vs 0.65 41.00 ± 1.00); the difference 10.00 exceeds the "
+        "spread 1.00"
+    )
+
+
+def _write_pretraining(folder, losses, seconds_per_step=0.5):
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [{"kind": "monitor", "step": 0, "monitor_cer": 60.0}]
+    records += [{"kind": "step", "step": s, "loss": v, "accuracy": 0.1 * s}
+                for s, v in enumerate(losses, start=1)]  # fmt: skip
+    last = len(losses)
+    records += [
+        {"kind": "valid", "step": last, "loss": losses[-1] + 0.1},
+        {"kind": "monitor", "step": last, "monitor_cer": 50.0},
+    ]
+    (folder / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    stamp = time.mktime(time.strptime("2026-01-31 12:00:00", "%Y-%m-%d %H:%M:%S"))
+    lines = ["2026-01-31 12:00:00,000 - b - INFO - * Total Number of Parameters: 2.2M"]
+    for step, loss in enumerate(losses, start=1):
+        clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp + step))
+        milliseconds = int(1000 * ((step * seconds_per_step) % 1))
+        lines.append(
+            f"{clock},{milliseconds:03d} - s - INFO - step {step} | loss {loss}"
+        )
+    (folder / "log.txt").write_text("\n".join(lines) + "\n")
+    record = {"command": [], "wall_seconds": 60.0, "cpu_seconds": 55.0,
+              "peak_rss_mib": 1500.0}  # fmt: skip
+    (folder / "reproduce.json").write_text(json.dumps(record))
+
+
+def test_report_of_a_fake_partial_study(bench, tmp_path):
+    study_module = bench("_reproduce_study")
+    report_module = bench("_reproduce_report")
+    setup_module = bench("_reproduce_setup")
+    subsets = bench("_label_subsets")
+    Upstream = study_module.Upstream
+    upstreams = (
+        Upstream("SummaryMixing", "pretrained", Path("w2v2_summarymixing.yaml")),
+        Upstream("MHSA", "pretrained", Path("w2v2_mhsa.yaml")),
+        Upstream("untrained", "untrained"),
+        Upstream("fbank", "fbank"),
+    )
+    study = study_module.Study(tmp_path, (1986, 1987), (1.0, 2.0), upstreams, "MHSA")
+    probes = [("librispeech", "bilstm"), ("voxceleb1", "xvector")]
+    for seed in study.seeds:
+        for index, upstream in enumerate(upstreams):
+            (study.encoder_folder(upstream, seed)).mkdir(parents=True, exist_ok=True)
+            (study.encoder_folder(upstream, seed) / "encoder.json").write_text("{}")
+            if upstream.kind == "pretrained":
+                folder = study.pretrain_folder(upstream, seed)
+                losses = [4.0 - 0.1 * s - 0.01 * seed for s in range(10)]
+                _write_pretraining(folder, losses, 0.25 * (index + 1))
+            for budget in study.budgets:
+                for task, probe in probes:
+                    run = study.run_folder(upstream, seed, budget, task, probe)
+                    run.mkdir(parents=True)
+                    if (upstream.name, seed, budget, task) == ("fbank", 1987, 2.0,
+                                                              "voxceleb1"):  # fmt: skip
+                        (run / "failure.log").write_text("Traceback\nValueError: x\n")
+                        continue
+                    if (upstream.name, seed, task) == ("MHSA", 1987, "librispeech"):
+                        continue  # not finished
+                    base = 30.0 + 5 * index + seed - 1986 + budget
+                    metrics = {"CER": base, "WER": 2 * base, "EER": base / 2,
+                               "minDCF": base / 100}  # fmt: skip
+                    (run / "result.json").write_text(json.dumps({
+                        "task": task, "probe": probe, "metrics": metrics,
+                        "primary_metric": "WER", "layer_weights": [1.0],
+                    }))  # fmt: skip
+    record = subsets.SubsetRecord("librispeech", "/src", 2.0, 0.78, 16, 4, True, False)
+    setup = setup_module.Setup(
+        command="python benchmarks/reproduce.py",
+        machine={"cpu": "test CPU", "logical_cores": 2, "usable_cores": 2,
+                 "memory_gib": 8.0, "torch": "x", "speechbrain": "y",
+                 "python": "z", "cuda": None, "load_start": 1.0, "load_end": 2.0},
+        stages={"corpora": 2.0, "pre-training": 120.0},
+        keys={"lr": 0.001, "optimizer_step_limit": 10},
+        demo_keys=["lr"],
+        probe_overrides={"librispeech": {"number_of_epochs": 1}},
+        corpora={"LibriSpeech (synthetic, tiny)": {"train-clean-100": 0.78}},
+        subsets={("librispeech", 2.0): record},
+        baseline_mib=900.0,
+        failures=["pre-training X seed 1: boom"],
+    )  # fmt: skip
+    report, rows = report_module.write_report(study, probes, setup)
+    text = report.read_text()
+    assert len(rows) == 4 * 2 * 2 * 2 * 2
+    with (tmp_path / "results.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 64
+    assert {row["status"] for row in table} == {"done", "failed", "missing"}
+    with (tmp_path / "summary.csv").open() as handle:
+        summary = list(csv.DictReader(handle))
+    assert len(summary) == 4 * 2 * 2 * 2
+    cer = next(r for r in summary if (r["upstream"], r["task"], r["budget_minutes"],
+                                      r["metric"]) == ("untrained", "librispeech",
+                                                       "1.0", "CER"))  # fmt: skip
+    assert (float(cer["mean"]), float(cer["std"]), cer["n"]) == (41.5, 0.5**0.5, "2")
+    for name in ("curves.png", "downstream.png", "efficiency.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert (
+        "| librispeech (bilstm) | CER | 1 min | 31.50 ± 0.71 (2) | 36.00 (1) |" in text
+    )
+    assert (
+        "- untrained beats SummaryMixing" not in text
+        and "- SummaryMixing beats untrained by more than the spread of seeds "
+        "(librispeech CER, 1 min labels): holds (untrained 41.50 ± 0.71 - "
+        "SummaryMixing 31.50 ± 0.71 = 10.00 > 1.41)"
+        in text
+    )
+    assert (
+        "SummaryMixing within one std of MHSA or better (librispeech CER, 1 min "
+        "labels): not judged (needs 2 seeds or more: SummaryMixing 2, MHSA 1)" in text
+    )
+    assert "- fbank voxceleb1/xvector, 2 min, seed 1987: failed" in text
+    assert "- MHSA librispeech/bilstm, 1 min, seed 1987: missing" in text
+    assert "the budget exceeds the corpus: all of it is used" in text
+    assert "| SummaryMixing | 2.20 ± 0.00 (2) | 10 ± 0 (2) |" in text
+    assert "- pre-training X seed 1: boom" in text
+
+
+@pytest.mark.slow
+def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
+    out = tmp_path / "repro"
+    command = [
+        sys.executable, str(BENCHMARKS / "reproduce.py"), "--size", "tiny",
+        "--seeds", "2", "--steps", "3", "--hours", "0.05", "--label-minutes", "1",
+        "2", "--jobs", "1", "--out", str(out),
+    ]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "Trained now: 4 pre-trainings, 3 baseline folders, 32 probe runs" in (
+        first.stdout
+    )
+    assert (out / "report.md").is_file()
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["upstream"], r["seed"], r["budget_minutes"]) for r in rows} == {
+        (name, seed, budget)
+        for name in ("SummaryMixing", "MHSA", "untrained", "fbank")
+        for seed in ("1986", "1987")
+        for budget in ("1.0", "2.0")
+    }
+    assert all(r["status"] == "done" and r["value"] for r in rows)
+    with (out / "summary.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 4 * 2 * 2 * 2
+    finished = sorted(out.glob("seed-*/**/result.json")) + sorted(
+        out.glob("seed-*/pretrain/*/reproduce.json")
+    )
+    assert len(finished) == 32 + 4
+    stamps = [path.stat().st_mtime_ns for path in finished]
+    second = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Trained now: 0 pre-trainings, 0 baseline folders, 0 probe runs" in (
+        second.stdout
+    )
+    assert [path.stat().st_mtime_ns for path in finished] == stamps
