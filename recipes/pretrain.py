@@ -77,11 +77,17 @@ def load_configuration(argv):
 
 
 def build_demo_corpus(hparams):
-    """Synthesise the demo corpora; return (train folder, validation root)."""
+    """Synthesise the demo corpora; return (train folder, validation root).
+
+    ``demo_hours`` of Libri-Light (speakers and sentences apart from the
+    LibriSpeech held-out splits) and the small LibriSpeech, which validates
+    and feeds the quality monitor.
+    """
     from summarymixing.data.synthetic import build_corpus
 
     root = Path(hparams["output_folder"]).parent / "demo_corpus"
-    train = build_corpus("librilight", root, size="small", seed=0)
+    hours = hparams["demo_hours"]
+    train = build_corpus("librilight", root / f"{hours:g}h", seed=0, hours=hours)
     valid = build_corpus("librispeech", root, size="small", seed=0)
     return train, valid
 

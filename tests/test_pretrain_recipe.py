@@ -113,10 +113,11 @@ def read_log_values(output: Path, name: str) -> list[float]:
 @pytest.mark.slow
 def test_pretraining_learns(audio, tmp_path):
     output = tmp_path / "run"
-    subprocess.run(recipe_command(audio, output, 100), check=True, capture_output=True)
+    # 150 steps: some initialisations sit on a plateau for the first ~100
+    subprocess.run(recipe_command(audio, output, 150), check=True, capture_output=True)
     accuracy = read_log_values(output, "accuracy")
     loss = read_log_values(output, "contrastive")
-    assert len(accuracy) == 10
+    assert len(accuracy) == 15
     assert np.mean(accuracy[-3:]) > np.mean(accuracy[:2]) + 0.1
     assert np.mean(loss[-3:]) < np.mean(loss[:2])
     assert (output / "encoder" / "encoder.json").is_file()

@@ -87,7 +87,13 @@ def test_missing_hparams_file_names_it(tmp_path):
 def test_optimizer_step_limit_from_the_command_line_is_an_int():
     _, options, _ = parse_arguments(["h.yaml", "--optimizer_step_limit", "1000"])
     assert options["optimizer_step_limit"] == 1000
-    with pytest.raises(ValueError, match="--optimizer_step_limit must be a positive"):
+    assert (
+        parse_arguments(["h.yaml", "--optimizer_step_limit", "0"])[1][
+            "optimizer_step_limit"
+        ]
+        == 0
+    )  # 0: the recipe exports the untrained encoder
+    with pytest.raises(ValueError, match="--optimizer_step_limit must be a whole"):
         parse_arguments(["h.yaml", "--optimizer_step_limit", "ten"])
 
 
