@@ -1,5 +1,6 @@
 """End-to-end tests of recipes/pretrain.py with a tiny model on generated audio."""
 
+import json
 import os
 import signal
 import subprocess
@@ -96,6 +97,11 @@ def final_state(output: Path) -> dict:
     }
 
 
+def logged_steps(output: Path) -> list[tuple[str, int]]:
+    lines = (output / "steps.jsonl").read_text().splitlines()
+    return [(entry["kind"], entry["step"]) for entry in map(json.loads, lines)]
+
+
 @pytest.fixture(scope="module")
 def audio(tmp_path_factory):
     return write_voiced_audio(tmp_path_factory.mktemp("audio"))
@@ -159,6 +165,11 @@ def test_sigkill_between_checkpoints_resumes_exactly(audio, tmp_path):
     process.wait()
     assert process.returncode == -signal.SIGKILL
     interrupted = final_state(resumed)
+    # What a run killed later than here would have left: a step logged after
+    # its last checkpoint, which the resumed run must drop and log anew.
+    with (resumed / "steps.jsonl").open("a") as stream:
+        stream.write(json.dumps({"kind": "step", "step": steps - 1, "loss": 9.9}))
+        stream.write("\n")
     subprocess.run(recipe_command(audio, resumed, steps, *extra), check=True)
 
     expected, got = final_state(straight), final_state(resumed)
@@ -167,6 +178,8 @@ def test_sigkill_between_checkpoints_resumes_exactly(audio, tmp_path):
     assert got["quantiser_steps"] == expected["quantiser_steps"]
     assert f"optimizer_step: {steps}" in got["brain"]
     assert f"optimizer_step: {steps}" in expected["brain"]
+    # steps.jsonl holds each step once, as the uninterrupted run logged it.
+    assert logged_steps(resumed) == logged_steps(straight)
 
 
 @pytest.mark.slow

@@ -101,6 +101,15 @@ class PretrainBrain(sb.Brain):
         that cannot fit fails now (:mod:`.worst_case`). The run is unchanged.
         """
         super().on_fit_start()
+        dropped = self.step_log.discard_after(self.optimizer_step)
+        if dropped:
+            logger.info(
+                "Dropped %d lines of %s logged after step %d, the checkpoint "
+                "this run resumes from",
+                dropped,
+                self.step_log.jsonl_path,
+                self.optimizer_step,
+            )
         if self.quality_monitor is not None and not self.quality_monitor.history:
             self.monitor_features()
         if not self.heaviest_batches:

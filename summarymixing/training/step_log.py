@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -118,6 +119,47 @@ class StepLog:
             entry = {"kind": kind, "step": optimizer_step, **values}
             stream.write(json.dumps(entry) + "\n")
 
+    def discard_after(self, optimizer_step: int) -> int:
+        """Drop the ``steps.jsonl`` lines of steps after ``optimizer_step``.
+
+        Called once a run has resumed from the checkpoint of ``optimizer_step``
+        (0 for a fresh start): a killed run may have logged steps past its
+        last checkpoint, which the resumed run logs again, so without this the
+        file would hold those steps twice, with different numbers. A fresh
+        start empties the file. The file is rewritten atomically.
+
+        Returns
+        -------
+        int
+            The number of lines dropped.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "steps.jsonl"
+        >>> log = StepLog(jsonl_path=path)
+        >>> for step in (100, 200, 300):
+        ...     log.record("step", step, loss=1.0)
+        >>> log.discard_after(200)
+        1
+        >>> [json.loads(line)["step"] for line in path.read_text().splitlines()]
+        [100, 200]
+        """
+        if self.jsonl_path is None or not self.jsonl_path.exists():
+            return 0
+        lines = self.jsonl_path.read_text(encoding="utf-8").splitlines()
+        kept = (
+            []
+            if optimizer_step == 0
+            else [line for line in lines if _logged_step(line) <= optimizer_step]
+        )
+        if len(kept) == len(lines):
+            return 0
+        temporary = self.jsonl_path.with_name(self.jsonl_path.name + ".tmp")
+        temporary.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(temporary, self.jsonl_path)
+        return len(lines) - len(kept)
+
     def trend(self, name: str) -> str | None:
         """Describe how ``name`` moved between the first and the last log line.
 
@@ -152,3 +194,11 @@ def effective_batch_hours(
     1.6
     """
     return max_batch_seconds * world_size * grad_accumulation / 3600.0
+
+
+def _logged_step(line: str) -> float:
+    """Read the step of one ``steps.jsonl`` line (a torn line: after all)."""
+    try:
+        return float(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
