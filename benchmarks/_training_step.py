@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from hyperpyyaml import load_hyperpyyaml
 
-from summarymixing.training.config import merged_overrides
+from summarymixing.training.config import load_yaml, merged_overrides
 
 HPARAMS = Path(__file__).resolve().parents[1] / "hparams"
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -56,7 +55,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, equals, value = pair.partition("=")
         if not equals or not key:
             raise ValueError(f"override {pair!r}: expected KEY=VALUE, e.g. d_ffn=512")
-        overrides[key] = yaml.safe_load(value)
+        overrides[key] = load_yaml(value)
     return overrides
 
 

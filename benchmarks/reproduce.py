@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from _pretrain_runs import baseline_rss_mib
 from _reproduce_inputs import (
     StageClock,
@@ -76,11 +75,12 @@ from _reproduce_study import Ablation, Study, Upstream, seeds_for
 from _training_step import parse_overrides
 
 from summarymixing.data.synthetic.corpus import STAMP
+from summarymixing.training.config import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HPARAMS = ROOT / "hparams"
 DEMO = HPARAMS / "demo.yaml"
-DEMO_KEYS: dict[str, Any] = yaml.safe_load(DEMO.read_text())
+DEMO_KEYS: dict[str, Any] = load_yaml(DEMO.read_text())
 MODELS = {
     "SummaryMixing": HPARAMS / "w2v2_summarymixing.yaml",
     "MHSA": HPARAMS / "w2v2_mhsa.yaml",

@@ -64,7 +64,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import yaml
 
 from summarymixing.mp3s.baselines import BASELINE_CHOICES, DEFAULT_BASELINE_SEED
 from summarymixing.mp3s.benchmark import (
@@ -78,6 +77,7 @@ from summarymixing.mp3s.benchmark import (
 )
 from summarymixing.mp3s.benchmark_tables import primary_table
 from summarymixing.mp3s.tasks import TASKS
+from summarymixing.training.config import load_yaml
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -168,7 +168,7 @@ def plan_from_arguments(args: argparse.Namespace) -> BenchmarkPlan:
         args.probes,
         key_values(args.data, "--data"),
         args.synthetic_size,
-        key_values(args.override, "--override", yaml.safe_load),
+        key_values(args.override, "--override", load_yaml),
         args.baseline,
         args.baseline_seed,
     )

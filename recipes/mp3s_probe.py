@@ -30,10 +30,9 @@ import logging
 import sys
 
 import speechbrain as sb
-import yaml
 
 from summarymixing.mp3s.tasks import run_probe
-from summarymixing.training.config import resolve_extends
+from summarymixing.training.config import load_yaml, resolve_extends
 from summarymixing.training.run_options import parse_arguments
 
 FOLDER_KEYS = ("encoder_folder", "data_folder", "output_folder")
@@ -49,7 +48,7 @@ def parse_command_line(argv: list[str]) -> dict:
         ``hparams_path``.
     """
     hparams_path, run_opts, cli = parse_arguments(argv)
-    overrides = yaml.safe_load(cli) or {}
+    overrides = load_yaml(cli) or {}
     missing = [key for key in FOLDER_KEYS if overrides.get(key) is None]
     if missing:
         raise ValueError(

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import speechbrain as sb
 import torch
-import yaml
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
@@ -51,7 +50,11 @@ from summarymixing.data.pipeline import (
 )
 from summarymixing.data.pretraining_data import prepare_pretraining_manifests
 from summarymixing.export import export_encoder, export_initial_state
-from summarymixing.training.config import configured_value, merged_overrides
+from summarymixing.training.config import (
+    configured_value,
+    load_yaml,
+    merged_overrides,
+)
 from summarymixing.training.distributed import replica_divergence
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
 from summarymixing.training.quality_monitor import make_quality_monitor
@@ -66,10 +69,10 @@ DEMO_OVERRIDES = Path(__file__).resolve().parents[1] / "hparams" / "demo.yaml"
 def load_configuration(argv):
     """Parse the command line; fall back to the demo when no data is given."""
     hparams_file, run_opts, cli = parse_arguments(argv)
-    cli = yaml.safe_load(cli) or {}
+    cli = load_yaml(cli) or {}
     demo = configured_value(hparams_file, cli, "data_folder") is None
     if demo:
-        cli = {**yaml.safe_load(DEMO_OVERRIDES.read_text()), **cli}
+        cli = {**load_yaml(DEMO_OVERRIDES.read_text()), **cli}
     if run_opts["optimizer_step_limit"] is not None:
         cli["optimizer_step_limit"] = run_opts["optimizer_step_limit"]
     base, overrides = merged_overrides(hparams_file, cli)

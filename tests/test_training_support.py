@@ -79,6 +79,16 @@ def test_override_typo_is_an_error_with_a_suggestion():
         merged_overrides(HPARAMS / "w2v2_summarymixing.yaml", "max_batch_lenght: 5")
 
 
+def test_learning_rate_with_an_exponent_from_the_command_line_is_a_float():
+    # PyYAML (YAML 1.1) reads 1e-4 as a string; AdamW then failed on it.
+    _, _, cli = parse_arguments(["h.yaml", "--lr", "1e-4", "--warmup_steps", "5"])
+    base, overrides = merged_overrides(HPARAMS / "w2v2_summarymixing.yaml", cli)
+    assert (overrides["lr"], overrides["warmup_steps"]) == (1e-4, 5)
+    assert isinstance(overrides["lr"], float)
+    optimizer = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters(), overrides["lr"])
+    assert optimizer.defaults["lr"] == 1e-4
+
+
 def test_missing_hparams_file_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.yaml"):
         merged_overrides(tmp_path / "nothere.yaml", None)

@@ -24,6 +24,44 @@ import yaml
 TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w]*)\s*:", re.MULTILINE)
 
 
+class _Yaml12Floats(yaml.SafeLoader):
+    """PyYAML's safe loader, reading floats as YAML 1.2 (and hyperpyyaml) do.
+
+    PyYAML follows YAML 1.1, where a float needs a dot: ``1e-4`` is the string
+    ``'1e-4'``, and a learning rate written that way reached AdamW as text.
+    """
+
+
+_Yaml12Floats.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.VERBOSE,
+    ),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse plain YAML (overrides, variant files) with YAML 1.2 numbers.
+
+    What every recipe and benchmark uses to read command-line values, so that
+    ``--lr 1e-4`` is the number hyperpyyaml would read from the YAML file.
+
+    Example
+    -------
+    >>> load_yaml("lr: 1e-4")
+    {'lr': 0.0001}
+    >>> load_yaml("{seed: 3, name: 1e4x, steps: 10, scale: 2.5E+3, flag: true}")
+    {'seed': 3, 'name': '1e4x', 'steps': 10, 'scale': 2500.0, 'flag': True}
+    """
+    return yaml.load(text, Loader=_Yaml12Floats)  # noqa: S506 (a SafeLoader)
+
+
 def resolve_extends(path: str | Path) -> tuple[Path, dict[str, Any]]:
     r"""Follow ``extends`` chains down to the base file.
 
@@ -59,7 +97,7 @@ def resolve_extends(path: str | Path) -> tuple[Path, dict[str, Any]]:
     text = path.read_text()
     if "extends" not in top_level_keys(text):
         return path, {}
-    spec = yaml.safe_load(text)
+    spec = load_yaml(text)
     base, inherited = resolve_extends(path.parent / spec["extends"])
     return base, {**inherited, **(spec.get("overrides") or {})}
 
@@ -123,7 +161,7 @@ def merged_overrides(
     """
     base, overrides = resolve_extends(path)
     if isinstance(cli_overrides, str):
-        cli_overrides = yaml.safe_load(cli_overrides) or {}
+        cli_overrides = load_yaml(cli_overrides) or {}
     overrides = {**overrides, **(cli_overrides or {})}
     check_override_keys(overrides, top_level_keys(base.read_text()), str(base))
     return base, overrides
@@ -149,4 +187,4 @@ def configured_value(path: str | Path, cli_overrides: dict, key: str) -> Any:
     if key in overrides:
         return overrides[key]
     match = re.search(rf"^{key}:(.*)$", base.read_text(), re.MULTILINE)
-    return yaml.safe_load(match.group(1)) if match else None
+    return load_yaml(match.group(1)) if match else None
