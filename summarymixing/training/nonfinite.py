@@ -5,7 +5,10 @@ back-propagates it (and resets its count every epoch, which for a 300k-step run
 with few epochs means "never stops"). Here the batch is replaced by a zero loss
 that still touches every parameter (so DDP's gradient reduction sees each one),
 the skipped batch is named in the log, and the run stops with a clear message
-once the number of skipped batches exceeds a limit.
+once the number of skipped batches exceeds a limit. An update in which every
+batch was skipped (on every process) takes no optimizer step at all: AdamW's
+weight decay and moments would otherwise still move the parameters, and lr,
+temperature and step counter would advance for a batch nobody learnt from.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class NonFiniteGuard:
     def __init__(self, max_skipped: int = 20) -> None:
         self.max_skipped = max_skipped
         self.skipped = 0
+        self.finite_in_update = 0
 
     def check(
         self,
@@ -46,6 +50,7 @@ class NonFiniteGuard:
     ) -> torch.Tensor:
         """Return ``loss``, or a zero loss connected to ``parameters`` if not finite."""
         if bool(torch.isfinite(loss)):
+            self.finite_in_update += 1
             return loss
         self.skipped += 1
         logger.warning(
@@ -63,3 +68,26 @@ class NonFiniteGuard:
                 "silent or clipped files; resume from the last checkpoint after."
             )
         return sum(param.sum() * 0.0 for param in parameters if param.requires_grad)
+
+    def update_is_empty(self, device: torch.device | str = "cpu") -> bool:
+        """Say whether no batch of this update had a finite loss; start the next.
+
+        Under DDP the count is summed over the processes (a collective, on
+        ``device``), so that all of them take or skip the step together.
+
+        Example
+        -------
+        >>> guard = NonFiniteGuard()
+        >>> weight = torch.nn.Parameter(torch.ones(2))
+        >>> _ = guard.check(torch.tensor(float("inf")), [weight], ["utt1"])
+        >>> guard.update_is_empty()
+        True
+        >>> _ = guard.check(torch.tensor(1.0), [weight], ["utt2"])
+        >>> guard.update_is_empty()
+        False
+        """
+        finite = torch.tensor(float(self.finite_in_update), device=device)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(finite)
+        self.finite_in_update = 0
+        return bool(finite == 0)

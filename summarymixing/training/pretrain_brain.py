@@ -1,10 +1,12 @@
 """The ``Brain`` of wav2vec 2.0 pre-training.
 
 Only SpeechBrain's hooks are used (``compute_forward``, ``compute_objectives``,
-``freeze_optimizers``, ``on_fit_batch_end``, ``on_stage_end``), never an
-override of ``fit_batch``, so that gradient accumulation, DDP ``no_sync``, AMP
-and gradient clipping stay SpeechBrain's. What we add: non-finite losses are
-skipped and counted (:mod:`.nonfinite`), the learning rate and the quantiser
+``freeze_optimizers``, ``on_fit_batch_end``, ``on_stage_end``, and
+``optimizers_step`` only to decline a step), never an override of
+``fit_batch``, so that gradient accumulation, DDP ``no_sync``, AMP and
+gradient clipping stay SpeechBrain's. What we add: non-finite losses are
+skipped and counted (:mod:`.nonfinite`; an update whose every batch was
+skipped takes no step), the learning rate and the quantiser
 temperature advance once per optimizer step, the gradient norm and throughput
 are logged every ``log_interval`` steps, and the RNG state is checkpointed.
 """
@@ -88,6 +90,7 @@ class PretrainBrain(sb.Brain):
         self.heaviest_batches: list[tuple[str, object]] = []
         self.quality_monitor: QualityMonitor | None = None
         self.monitor_interval = 0
+        self.update_skipped = False
         if self.checkpointer is not None:
             rank = getattr(self, "rank", None) or 0
             self.checkpointer.add_recoverable("random_state", RandomState(rank))
@@ -188,6 +191,25 @@ class PretrainBrain(sb.Brain):
         self.last_grad_norm = gradient_norm(list(self.modules.parameters())) / scale
         return optimizers
 
+    def optimizers_step(self) -> None:
+        """SpeechBrain's optimizer step, unless every batch of the update was skipped.
+
+        Then the (zero) gradients are dropped and nothing else moves: no
+        AdamW step (its weight decay and moments would change the weights),
+        no lr, temperature or step-counter advance (``on_fit_batch_end``).
+        """
+        self.update_skipped = self.guard.update_is_empty(self.device)
+        if not self.update_skipped:
+            super().optimizers_step()
+            return
+        for optimizer in (self.optimizers_dict or {}).values():
+            optimizer.zero_grad(set_to_none=True)
+        logger.warning(
+            "update skipped: every batch since the last optimizer step had a "
+            "non-finite loss (optimizer step %d not taken)",
+            self.optimizer_step + 1,
+        )
+
     def on_fit_batch_start(self, batch, should_step: bool) -> None:
         """Count the unreadable files the collate function left out."""
         if self.bad_audio is not None:
@@ -197,8 +219,9 @@ class PretrainBrain(sb.Brain):
         """Advance lr and quantiser temperature per optimizer step; log."""
         wavs, wav_lens = batch.sig
         seconds = float(wav_lens.sum()) * wavs.shape[1] / self.hparams.sample_rate
-        self.step_log.add_batch(outputs, seconds)
-        if not should_step:
+        if bool(torch.isfinite(outputs["loss"])):  # a skipped batch is not averaged
+            self.step_log.add_batch(outputs, seconds)
+        if not should_step or self.update_skipped:
             return
         _, lr = self.hparams.lr_scheduler(self.optimizer)
         unwrap(self.modules.pretrainer).quantiser.count_optimizer_step()
