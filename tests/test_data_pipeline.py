@@ -212,3 +212,15 @@ def test_several_manifests_filters_and_errors(manifest, tmp_path):
     with pytest.raises(FileNotFoundError, match="run data preparation first"):
         make_pretraining_dataset(tmp_path / "nothing.csv")
     assert torch.equal(dataset[10]["sig"], dataset[0]["sig"])
+
+
+def test_items_left_out_by_the_duration_limits_are_counted_and_named(manifest, caplog):
+    with caplog.at_level("WARNING", logger="summarymixing.data.pipeline"):
+        kept = make_pretraining_dataset(manifest, min_duration_s=1.0, max_duration_s=2)
+    left_out = 10 - len(kept)
+    assert left_out > 0
+    message = caplog.records[-1].getMessage()
+    assert message.startswith(f"{left_out} of 10 items left out by the duration")
+    assert "max_utterance_seconds" in message
+    too_long = [key for key, value in GOOD_SECONDS.items() if value > 2]
+    assert all(key in message for key in too_long[:5])

@@ -136,10 +136,39 @@ def make_pretraining_dataset(
     dataset = DynamicItemDataset(data, dynamic_items=[item], output_keys=OUTPUT_KEYS)
     if min_duration_s is None and max_duration_s is None:
         return dataset
+    low, high = min_duration_s or 0.0, max_duration_s or float("inf")
+    _report_left_out(data, low, high)
     return dataset.filtered_sorted(
-        key_min_value={"duration": min_duration_s or 0.0},
-        key_max_value={"duration": max_duration_s or float("inf")},
+        key_min_value={"duration": low}, key_max_value={"duration": high}
     )
+
+
+def _report_left_out(data: dict[str, dict], low: float, high: float) -> int:
+    """Log how many items the duration limits leave out, and name some.
+
+    Example
+    -------
+    >>> data = {"a": {"duration": 0.5}, "b": {"duration": 3.0}}
+    >>> _report_left_out(data, 1.0, 30.0)
+    1
+    """
+    short = [key for key, row in data.items() if float(row["duration"]) < low]
+    long = [key for key, row in data.items() if float(row["duration"]) > high]
+    if short or long:
+        logger.warning(
+            "%d of %d items left out by the duration limits: %d shorter than "
+            "%g s (%s), %d longer than %g s (%s); change min_utterance_seconds / "
+            "max_utterance_seconds to keep them",
+            len(short) + len(long),
+            len(data),
+            len(short),
+            low,
+            ", ".join(short[:5]) + (", ..." if len(short) > 5 else ""),
+            len(long),
+            high,
+            ", ".join(long[:5]) + (", ..." if len(long) > 5 else ""),
+        )
+    return len(short) + len(long)
 
 
 class SkipBadAudio:
