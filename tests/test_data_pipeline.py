@@ -224,3 +224,18 @@ def test_items_left_out_by_the_duration_limits_are_counted_and_named(manifest, c
     assert "max_utterance_seconds" in message
     too_long = [key for key, value in GOOD_SECONDS.items() if value > 2]
     assert all(key in message for key in too_long[:5])
+
+
+def test_a_silent_file_is_skipped_and_named_like_a_broken_one(tmp_path):
+    write_tone(tmp_path / "tone.flac", 1.0, 16000)
+    soundfile.write(tmp_path / "silent.flac", np.zeros(16000, np.float32), 16000)
+    rows = [
+        {"ID": name, "duration": 1.0, "wav": tmp_path / f"{name}.flac"}
+        for name in ("tone", "silent")
+    ]
+    dataset = make_pretraining_dataset(write_manifest(tmp_path / "m.csv", rows, {}))
+    batch = SkipBadAudio(dataset)([dataset[0], dataset[1]])
+    tracker = BadAudioTracker(max_fraction=0.5, min_items=10)
+    tracker.update(batch)
+    assert batch.id == ["tone"]
+    assert tracker.skipped["silent"].reason == "silent (every sample is 0)"

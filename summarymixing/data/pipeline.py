@@ -80,13 +80,17 @@ class SkippedAudio:
     reason: str
 
 
-def _load_signal(wav: str, *segment: str, sample_rate: int):
+def _load_signal(wav: str, *segment: str, sample_rate: int, reject_silence: bool):
     """Yield the signal (empty on failure), then the failure reason (or "")."""
     start_s, stop_s = (float(value) for value in segment) if segment else (None, None)
     try:
         signal, error = load_audio(wav, sample_rate, start_s, stop_s), ""
     except BadAudioError as bad:
         signal, error = torch.zeros(0), bad.reason
+    if reject_silence and not error and not bool(signal.any()):
+        # Nothing to learn from, and easy to "solve": a silent batch gives a
+        # low loss and a high accuracy that distort the logged statistics.
+        signal, error = torch.zeros(0), "silent (every sample is 0)"
     yield signal
     yield error
 
@@ -96,12 +100,14 @@ def make_pretraining_dataset(
     sample_rate: int = TARGET_SAMPLE_RATE,
     min_duration_s: float | None = None,
     max_duration_s: float | None = None,
+    reject_silence: bool = True,
 ) -> DynamicItemDataset:
     """Build a dataset over one or more manifests that yields 16 kHz signals.
 
     Each item provides ``id``, ``sig`` (float32 mono, empty when the file
-    cannot be read), ``wav`` (the path) and ``audio_error`` (``""`` or the
-    reason). Manifests with ``start``/``stop`` columns yield those segments.
+    cannot be read or is digital silence), ``wav`` (the path) and
+    ``audio_error`` (``""`` or the reason). Manifests with ``start``/``stop``
+    columns yield those segments.
 
     Arguments
     ---------
@@ -112,6 +118,9 @@ def make_pretraining_dataset(
         Rate of the returned signals.
     min_duration_s, max_duration_s : float, optional
         Leave out items shorter / longer than this.
+    reject_silence : bool
+        Treat digital silence (every sample 0) as unreadable: right for
+        training data, wrong for a test set (whose every item is scored).
 
     Example
     -------
@@ -119,17 +128,22 @@ def make_pretraining_dataset(
     >>> from summarymixing.data.audio import write_audio
     >>> from summarymixing.data.manifest import write_manifest
     >>> root = Path(tempfile.mkdtemp())
-    >>> write_audio(root / "a.wav", torch.zeros(8000), 8000)
-    >>> row = {"ID": "a", "duration": 1.0, "wav": str(root / "a.wav")}
-    >>> _ = write_manifest(root / "m.csv", [row], options={})
+    >>> write_audio(root / "a.wav", torch.rand(8000) - 0.5, 8000)
+    >>> write_audio(root / "b.wav", torch.zeros(8000), 8000)
+    >>> rows = [{"ID": n, "duration": 1.0, "wav": str(root / f"{n}.wav")} for n in "ab"]
+    >>> _ = write_manifest(root / "m.csv", rows, options={})
     >>> dataset = make_pretraining_dataset(root / "m.csv")
     >>> dataset[0]["sig"].shape, dataset[0]["audio_error"]
     (torch.Size([16000]), '')
+    >>> dataset[1]["sig"].shape, dataset[1]["audio_error"]
+    (torch.Size([0]), 'silent (every sample is 0)')
     """
     data = load_manifests(manifests)
     segmented = "start" in next(iter(data.values()))
     item = GeneratorDynamicItem(
-        func=functools.partial(_load_signal, sample_rate=sample_rate),
+        func=functools.partial(
+            _load_signal, sample_rate=sample_rate, reject_silence=reject_silence
+        ),
         takes=["wav", "start", "stop"] if segmented else ["wav"],
         provides=["sig", AUDIO_ERROR_KEY],
     )
