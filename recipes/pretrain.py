@@ -114,6 +114,11 @@ def main(argv):
     sb.utils.distributed.ddp_init_group(run_opts)
     with open(base) as stream:
         hparams = load_hyperpyyaml(stream, overrides)
+    try:  # before the folder's hyperparams.yaml is overwritten
+        hparams["checkpointer"].check_matches()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     sb.create_experiment_directory(
         hparams["output_folder"], hyperparams_to_save=str(base), overrides=overrides
     )

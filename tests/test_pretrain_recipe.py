@@ -301,3 +301,19 @@ def test_bad_step_limits_are_refused_without_traceback(tmp_path):
     assert "holds a pretrained encoder; an untrained one would replace" in (
         result.stderr
     )
+
+
+def test_an_output_folder_of_another_model_is_refused_and_left_alone(audio, tmp_path):
+    output = tmp_path / "run"
+    subprocess.run(recipe_command(audio, output, 2), check=True, capture_output=True)
+    saved = (output / "hyperparams.yaml").read_text()
+    bigger = recipe_command(audio, output, 2, "--d_model", "48", "--d_ffn", "96")
+    result = run_recipe(bigger)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(lines) == 1
+    assert "holds checkpoints of another model" in lines[0]
+    assert "is [32] there, [48] here" in lines[0]
+    assert "--output_folder" in lines[0]
+    assert (output / "hyperparams.yaml").read_text() == saved
