@@ -45,6 +45,7 @@ from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 from summarymixing.data.pipeline import (
     BadAudioTracker,
     SkipBadAudio,
+    TooManyBadFilesError,
     make_dynamic_batch_sampler,
     make_pretraining_dataset,
 )
@@ -167,7 +168,12 @@ def main(argv):
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    tracker = BadAudioTracker()
+    tracker = BadAudioTracker(max_fraction=hparams["max_bad_audio_fraction"])
+    try:
+        tracker.add_prepared(train_manifests)
+    except TooManyBadFilesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     brain.bad_audio = tracker
     hparams["checkpointer"].add_recoverable("bad_audio", tracker)
     brain.train_sampler = sampler
@@ -203,17 +209,29 @@ def main(argv):
         brain.grad_accumulation_factor,
         len(train_set),
     )
-    brain.fit(
-        hparams["epoch_counter"],
-        train_set,
-        valid_set,
-        train_loader_kwargs={
-            "batch_sampler": sampler,
-            "collate_fn": SkipBadAudio(train_set),
-            "num_workers": hparams["num_workers"],
-        },
-        valid_loader_kwargs={"batch_size": 4, "collate_fn": SkipBadAudio(valid_set)},
-    )
+    try:
+        brain.fit(
+            hparams["epoch_counter"],
+            train_set,
+            valid_set,
+            train_loader_kwargs={
+                "batch_sampler": sampler,
+                "collate_fn": SkipBadAudio(train_set),
+                "num_workers": hparams["num_workers"],
+            },
+            valid_loader_kwargs={
+                "batch_size": 4,
+                "collate_fn": SkipBadAudio(valid_set),
+            },
+        )
+    except TooManyBadFilesError as error:
+        print(
+            f"error: {error} The last checkpoint in {hparams['save_folder']} is "
+            "kept: the same command resumes from it.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    logger.info(tracker.summary())
 
     divergence = replica_divergence(brain.modules.pretrainer)
     if world > 1:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -317,3 +318,24 @@ def test_an_output_folder_of_another_model_is_refused_and_left_alone(audio, tmp_
     assert "is [32] there, [48] here" in lines[0]
     assert "--output_folder" in lines[0]
     assert (output / "hyperparams.yaml").read_text() == saved
+
+
+def test_too_many_files_left_out_at_preparation_stop_before_training(audio, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(audio, data)
+    for index in range(3):
+        (data / f"broken{index}.wav").write_bytes(b"RIFF not really audio")
+    result = run_recipe(recipe_command(data, tmp_path / "run", 2))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(error) == 1
+    assert "3 of 15 audio files were left out at preparation" in error[0]
+    assert "broken0.wav" in error[0] and "max_bad_audio_fraction" in error[0]
+    assert not list((tmp_path / "run" / "save").glob("CKPT+*"))
+    tolerant = recipe_command(
+        data, tmp_path / "run", 2, "--max_bad_audio_fraction", "0.3"
+    )
+    assert run_recipe(tolerant).returncode == 0
+    log = (tmp_path / "run" / "log.txt").read_text()
+    assert "3 files left out at preparation" in log

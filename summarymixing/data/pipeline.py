@@ -53,7 +53,7 @@ from speechbrain.utils.checkpoints import (
 from speechbrain.utils.data_pipeline import GeneratorDynamicItem
 
 from summarymixing.data.audio import TARGET_SAMPLE_RATE, BadAudioError, load_audio
-from summarymixing.data.manifest import load_manifests
+from summarymixing.data.manifest import load_manifests, read_record, record_path
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +272,49 @@ class BadAudioTracker:
         self.num_seen = 0
         self.num_skipped = 0
         self.skipped: dict[str, SkippedAudio] = {}
+        self.prepared_left_out = 0
+
+    def add_prepared(self, manifests: Sequence[str | Path]) -> int:
+        """Count the files data preparation left out of ``manifests``.
+
+        They never reach a batch, so :meth:`update` cannot see them; they are
+        held to the same ``max_fraction`` here (of the files prepared: the
+        count is final, so ``min_items`` does not apply) and appear in
+        :meth:`summary`. Returns the number left out.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> from summarymixing.data.manifest import SkippedFile, write_manifest
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> rows = [{"ID": f"u{i}", "duration": 1.0, "wav": f"/u{i}.wav"} for i in range(3)]
+        >>> bad = [SkippedFile("/bad.wav", "cannot decode")]
+        >>> manifest = write_manifest(folder / "train.csv", rows, {}, bad)
+        >>> BadAudioTracker(max_fraction=0.5).add_prepared([manifest])
+        1
+        >>> BadAudioTracker(max_fraction=0.1).add_prepared([manifest])
+        Traceback (most recent call last):
+        ...
+        summarymixing.data.pipeline.TooManyBadFilesError: 1 of 4 audio files were left out at preparation ...
+        """  # noqa: E501
+        kept, left_out = 0, []
+        for manifest in manifests:
+            record = read_record(manifest) or {}
+            kept += int(record.get("num_items", 0))
+            left_out += [
+                f"{item['path']}: {item['reason']}"
+                for item in record.get("skipped", [])
+            ]
+        self.prepared_left_out = len(left_out)
+        if len(left_out) > self.max_fraction * (kept + len(left_out)):
+            records = ", ".join(str(record_path(m)) for m in manifests)
+            raise TooManyBadFilesError(
+                f"{len(left_out)} of {kept + len(left_out)} audio files were left "
+                f"out at preparation (more than {self.max_fraction:.1%}; all of "
+                f"them in {records}), e.g. {'; '.join(left_out[:5])}. Fix or remove "
+                "these files and prepare again, or raise max_bad_audio_fraction."
+            )
+        return len(left_out)
 
     def update(self, batch) -> list[SkippedAudio]:
         """Count a collated batch; return (and log) the items it skipped."""
@@ -288,7 +331,8 @@ class BadAudioTracker:
                 f"{self.num_skipped} of {self.num_seen} audio items could not be "
                 f"read (more than {self.max_fraction:.1%}), e.g. "
                 + "; ".join(f"{item.path}: {item.reason}" for item in examples)
-                + ". Fix or remove these files and prepare the manifests again."
+                + ". Fix or remove these files and prepare the manifests again, "
+                "or raise max_bad_audio_fraction."
             )
         return skipped
 
@@ -300,10 +344,13 @@ class BadAudioTracker:
         >>> BadAudioTracker().summary()
         'bad audio: 0 skipped of 0 items (0 distinct files)'
         """
-        return (
+        line = (
             f"bad audio: {self.num_skipped} skipped of {self.num_seen} items "
             f"({len(self.skipped)} distinct files)"
         )
+        if self.prepared_left_out:
+            line += f"; {self.prepared_left_out} files left out at preparation"
+        return line
 
     @mark_as_saver
     def _save(self, path: Path) -> None:
