@@ -61,6 +61,7 @@ from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
 from summarymixing.training.quality_monitor import make_quality_monitor
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.step_log import effective_batch_hours
+from summarymixing.training.storage_errors import exit_on_storage_error
 from summarymixing.training.worst_case import describe, heaviest_batches
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def build_demo_corpus(hparams):
 
 
 def main(argv):
-    """Prepare data, pre-train, export the encoder."""
+    """Read the configuration; export the initial state or pre-train."""
     try:
         base, overrides, run_opts, demo = load_configuration(argv)
         if run_opts["optimizer_step_limit"] == 0:  # the initial state, no data
@@ -112,6 +113,13 @@ def main(argv):
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    output = overrides.get("output_folder", "the output folder")
+    with exit_on_storage_error(str(output)):
+        pretrain(base, overrides, run_opts, demo)
+
+
+def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
+    """Load the model, prepare data, pre-train, export the encoder."""
     sb.utils.distributed.ddp_init_group(run_opts)
     with open(base) as stream:
         hparams = load_hyperpyyaml(stream, overrides)
@@ -123,6 +131,7 @@ def main(argv):
     sb.create_experiment_directory(
         hparams["output_folder"], hyperparams_to_save=str(base), overrides=overrides
     )
+    hparams["checkpointer"].log_removed()
     if demo:
         logger.info(
             "No --data_folder: DEMO on synthetic speech with the small model and "

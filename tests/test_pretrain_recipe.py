@@ -339,3 +339,14 @@ def test_too_many_files_left_out_at_preparation_stop_before_training(audio, tmp_
     assert run_recipe(tolerant).returncode == 0
     log = (tmp_path / "run" / "log.txt").read_text()
     assert "3 files left out at preparation" in log
+
+
+def test_an_output_folder_that_cannot_be_created_is_one_line(audio, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    result = run_recipe(recipe_command(audio, tmp_path / "a_file" / "run", 2))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(error) == 1
+    assert "cannot write" in error[0] and "Not a directory" in error[0]
+    assert str(tmp_path / "a_file" / "run") in error[0]

@@ -28,7 +28,7 @@ class CrashingSaver:
         raise KeyboardInterrupt("killed while saving")
 
 
-def test_interrupted_save_leaves_no_checkpoint(tmp_path):
+def test_interrupted_save_leaves_no_checkpoint(tmp_path, caplog):
     model = torch.nn.Linear(2, 2)
     checkpointer = AtomicCheckpointer(
         tmp_path, recoverables={"model": model, "crash": CrashingSaver()}
@@ -37,9 +37,14 @@ def test_interrupted_save_leaves_no_checkpoint(tmp_path):
         checkpointer.save_checkpoint()
     assert checkpointer.list_checkpoints() == []
     assert checkpointer.find_checkpoint() is None
-    # the next start removes the unfinished folder
-    AtomicCheckpointer(tmp_path, recoverables={"model": model})
+    # the next start removes the unfinished folder, and says so once logging is on
+    unfinished = list(tmp_path.glob("CKPT+*"))
+    restarted = AtomicCheckpointer(tmp_path, recoverables={"model": model})
     assert list(tmp_path.glob("CKPT+*")) == []
+    assert restarted.removed_unfinished == unfinished != []
+    with caplog.at_level("WARNING", logger="summarymixing.training.checkpointer"):
+        restarted.log_removed()
+    assert f"removed unfinished checkpoint {unfinished[0]}" in caplog.text
 
 
 def test_complete_checkpoint_recovers(tmp_path):

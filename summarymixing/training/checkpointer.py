@@ -49,6 +49,7 @@ class AtomicCheckpointer(Checkpointer):
 
     def __init__(self, checkpoints_dir: str | Path, *args, **kwargs) -> None:
         super().__init__(checkpoints_dir, *args, **kwargs)
+        self.removed_unfinished: list[Path] = []
         if if_main_process():
             self._remove_unfinished()
 
@@ -95,6 +96,17 @@ class AtomicCheckpointer(Checkpointer):
             if path.is_dir() and not (path / METAFNAME).exists():
                 logger.warning("removing unfinished checkpoint %s", path)
                 shutil.rmtree(path)
+                self.removed_unfinished.append(path)
+
+    def log_removed(self) -> None:
+        """Log again the unfinished checkpoints removed at creation.
+
+        The checkpointer is created while the YAML loads, before the recipe
+        opens its ``log.txt``; a recipe calls this once the log is open, so
+        that the file, not only the console, says a save was interrupted.
+        """
+        for path in self.removed_unfinished:
+            logger.warning("removed unfinished checkpoint %s (a save was cut)", path)
 
     def _save_checkpoint_metafile(self, fpath, meta_to_include=None, end_of_epoch=True):
         """Write the meta file under a temporary name; published after saving."""
