@@ -42,6 +42,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
+from summarymixing.data.loaders import loader_options
 from summarymixing.data.pipeline import (
     BadAudioTracker,
     SkipBadAudio,
@@ -223,15 +224,15 @@ def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
             hparams["epoch_counter"],
             train_set,
             valid_set,
-            train_loader_kwargs={
-                "batch_sampler": sampler,
-                "collate_fn": SkipBadAudio(train_set),
-                "num_workers": hparams["num_workers"],
-            },
-            valid_loader_kwargs={
-                "batch_size": 4,
-                "collate_fn": SkipBadAudio(valid_set),
-            },
+            train_loader_kwargs=loader_options(
+                train_set,
+                seed=hparams["seed"],
+                batch_sampler=sampler,
+                num_workers=hparams["num_workers"],
+            ),
+            valid_loader_kwargs=loader_options(
+                valid_set, seed=hparams["seed"], batch_size=4
+            ),
         )
     except TooManyBadFilesError as error:
         print(

@@ -5,8 +5,9 @@ where a bad file must be survived)::
 
     dataset = make_pretraining_dataset("prep/librilight.csv", max_duration_s=30)
     sampler = make_dynamic_batch_sampler(dataset, max_batch_length_s=360)
-    collate = SkipBadAudio(dataset)
-    loader_kwargs = {"batch_sampler": sampler, "collate_fn": collate}
+    loader_kwargs = loader_options(dataset, seed=0, batch_sampler=sampler)
+    # = SkipBadAudio(dataset) as collate_fn, and the loader's own generator
+    # (summarymixing.data.loaders: what makes mid-epoch resumes exact)
     brain.train_sampler = sampler   # so that Brain calls sampler.set_epoch(epoch)
     brain.fit(epoch_counter, dataset, valid, train_loader_kwargs=loader_kwargs)
     # each step: tracker.update(batch) logs and counts the files skipped
