@@ -1,6 +1,7 @@
 """Training support: atomic checkpoints, non-finite guard, config and options."""
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,28 @@ def test_learning_rate_with_an_exponent_from_the_command_line_is_a_float():
     assert isinstance(overrides["lr"], float)
     optimizer = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters(), overrides["lr"])
     assert optimizer.defaults["lr"] == 1e-4
+
+
+def test_lists_and_booleans_from_the_command_line_are_what_users_mean():
+    argv = ["h.yaml", "--local_proj_hid_dim", "[64]", "--quality_monitor", "false"]
+    _, _, cli = parse_arguments(argv)
+    _, overrides = merged_overrides(HPARAMS / "w2v2_summarymixing.yaml", cli)
+    assert overrides["local_proj_hid_dim"] == [64]
+    assert overrides["quality_monitor"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lr", "abc"], "--lr abc: lr must be a number (w2v2_base.yaml has 0.0005)"),
+        (["--quality_monitor", "maybe"], "quality_monitor must be true or false"),
+        (["--local_proj_hid_dim", "64"], "local_proj_hid_dim must be a list"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_naming_key_value_and_type(argv, message):
+    _, _, cli = parse_arguments(["h.yaml", *argv])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        merged_overrides(HPARAMS / "w2v2_summarymixing.yaml", cli)
 
 
 def test_missing_hparams_file_names_it(tmp_path):

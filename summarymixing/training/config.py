@@ -15,6 +15,7 @@ week of training).
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,68 @@ def check_override_keys(
             raise ValueError(f"{source} has no key {key!r}{hint}")
 
 
+def plain_defaults(yaml_text: str) -> dict[str, Any]:
+    r"""Return the top-level keys whose value is a plain one-line YAML value.
+
+    Tagged values (``!ref``, ``!new:``...), blocks and unparsable lines are
+    left out: only plain defaults say what type a key expects.
+
+    Example
+    -------
+    >>> plain_defaults("lr: 5e-4  # AdamW\nname: !ref <x>\nsizes: [1]\nb:\n  c: 1")
+    {'lr': 0.0005, 'sizes': [1]}
+    """
+    defaults = {}
+    for key, value in re.findall(r"^([A-Za-z_]\w*)\s*:(.*)$", yaml_text, re.MULTILINE):
+        text = value.strip()
+        if not text or text.startswith(("!", "#")):
+            continue
+        try:
+            defaults[key] = load_yaml(text)
+        except yaml.YAMLError:
+            continue
+    return defaults
+
+
+def _expected_type(default: Any) -> tuple[str, tuple[type, ...]] | None:
+    """Name and accepted types of an override of a key with this default."""
+    if isinstance(default, bool):
+        return "true or false", (bool,)
+    if isinstance(default, (int, float)):
+        return "a number", (int, float)
+    if isinstance(default, list):
+        return "a list, e.g. [1, 2]", (list,)
+    return None  # strings and null take anything hyperpyyaml can load
+
+
+def check_override_types(
+    overrides: dict[str, Any], defaults: dict[str, Any], source: str
+) -> None:
+    """Raise a ValueError for an override whose type does not fit the default.
+
+    Example
+    -------
+    >>> check_override_types({"lr": "abc"}, {"lr": 0.0005}, "h.yaml")
+    Traceback (most recent call last):
+    ...
+    ValueError: --lr abc: lr must be a number (h.yaml has 0.0005), not the text 'abc'
+    >>> check_override_types({"lr": 1, "flag": False}, {"lr": 0.1, "flag": True}, "h")
+    """
+    for key, value in overrides.items():
+        expected = _expected_type(defaults.get(key))
+        if expected is None or value is None:
+            continue
+        name, types = expected
+        wrong_bool = isinstance(value, bool) and bool not in types
+        if isinstance(value, types) and not wrong_bool:
+            continue
+        kind = "the text" if isinstance(value, str) else type(value).__name__
+        raise ValueError(
+            f"--{key} {value}: {key} must be {name} ({source} has "
+            f"{json.dumps(defaults[key])}), not {kind} {value!r}"
+        )
+
+
 def merged_overrides(
     path: str | Path, cli_overrides: str | dict | None
 ) -> tuple[Path, dict]:
@@ -163,7 +226,9 @@ def merged_overrides(
     if isinstance(cli_overrides, str):
         cli_overrides = load_yaml(cli_overrides) or {}
     overrides = {**overrides, **(cli_overrides or {})}
-    check_override_keys(overrides, top_level_keys(base.read_text()), str(base))
+    text = base.read_text()
+    check_override_keys(overrides, top_level_keys(text), str(base))
+    check_override_types(overrides, plain_defaults(text), base.name)
     return base, overrides
 
 
