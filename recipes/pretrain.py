@@ -57,7 +57,11 @@ from summarymixing.training.config import (
     load_yaml,
     merged_overrides,
 )
-from summarymixing.training.distributed import replica_divergence
+from summarymixing.training.distributed import (
+    ProcessGroupError,
+    init_process_group,
+    replica_divergence,
+)
 from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
 from summarymixing.training.quality_monitor import make_quality_monitor
 from summarymixing.training.run_options import parse_arguments
@@ -121,7 +125,12 @@ def main(argv):
 
 def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
     """Load the model, prepare data, pre-train, export the encoder."""
-    sb.utils.distributed.ddp_init_group(run_opts)
+    timeout_s = configured_value(base, overrides, "ddp_timeout_s")
+    try:
+        init_process_group(run_opts["distributed_backend"], timeout_s)
+    except ProcessGroupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     with open(base) as stream:
         hparams = load_hyperpyyaml(stream, overrides)
     try:  # before the folder's hyperparams.yaml is overwritten

@@ -275,6 +275,81 @@ def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
     assert not torch.equal(streams[0]["torch"], streams[1]["torch"])
 
 
+def torchrun_command(audio: Path, output: Path, restarts: int) -> list[str]:
+    # 4 s batches: three steps per rank and epoch, so checkpoints fall inside epochs
+    ddp = ("--distributed_backend", "gloo", "--max_batch_length", "4")
+    command = recipe_command(audio, output, RESUME_STEPS, *RESUME_OPTIONS, *ddp)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    options = [
+        "--nproc_per_node=2",
+        f"--max-restarts={restarts}",
+        "--monitor-interval=1",
+    ]
+    return [*torchrun, *options, *command[1:]]
+
+
+def kill_a_worker(launcher: subprocess.Popen, output: Path) -> None:
+    """SIGKILL rank 1 right after the first mid-epoch checkpoint."""
+    deadline = time.time() + 180
+    while time.time() < deadline and not after_an_intra_epoch_checkpoint(output):
+        time.sleep(0.005)
+    workers = subprocess.run(
+        ["pgrep", "-P", str(launcher.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert len(workers) == 2
+    os.kill(int(max(workers, key=int)), signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_restarted_and_the_run_is_the_uninterrupted_one(
+    audio, tmp_path
+):
+    straight = tmp_path / "straight"
+    subprocess.run(
+        torchrun_command(audio, straight, 0), check=True, capture_output=True
+    )
+    restarted = tmp_path / "restarted"
+    launcher = subprocess.Popen(
+        torchrun_command(audio, restarted, restarts=1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kill_a_worker(launcher, restarted)
+    assert launcher.wait(timeout=300) == 0
+    assert logged_values(restarted) == logged_values(straight)
+    expected_weights, weights = final_weights(straight), final_weights(restarted)
+    for name, tensor in expected_weights.items():
+        assert torch.equal(weights[name], tensor), name
+
+
+@pytest.mark.slow
+def test_without_restarts_a_dead_worker_ends_the_job_promptly(audio, tmp_path):
+    launcher = subprocess.Popen(
+        torchrun_command(audio, tmp_path, restarts=0),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kill_a_worker(launcher, tmp_path)
+    killed = time.time()
+    assert launcher.wait(timeout=120) != 0
+    assert time.time() - killed < 60
+
+
+@pytest.mark.slow
+def test_a_restart_under_the_static_rendezvous_says_how_to_launch(audio, tmp_path):
+    command = torchrun_command(audio, tmp_path, restarts=1)
+    command.remove("--standalone")  # torchrun's default rendezvous
+    launcher = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    kill_a_worker(launcher, tmp_path)
+    output, _ = launcher.communicate(timeout=300)
+    assert launcher.returncode != 0
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert errors and "could not join the gloo process group" in errors[0]
+    assert "--standalone" in errors[0] and "--rdzv_backend c10d" in errors[0]
+
+
 @pytest.mark.slow
 def test_bf16_autocast_pretraining_completes_with_finite_losses(audio, tmp_path):
     output = tmp_path / "bf16"
