@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -273,6 +274,32 @@ def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
     )["ranks"]
     assert len(streams) == 2  # every rank's RNG, gathered at each save
     assert not torch.equal(streams[0]["torch"], streams[1]["torch"])
+
+
+@pytest.mark.slow
+def test_ten_kills_at_random_moments_leave_the_run_bit_for_bit(
+    audio, uninterrupted, tmp_path
+):
+    """One run killed ten times (during saves too, by chance), then finished."""
+    command = recipe_command(audio, tmp_path, RESUME_STEPS, *RESUME_OPTIONS)
+    moments = random.Random(0)
+    for _ in range(10):
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        started = last_logged_step(tmp_path)
+        deadline = time.time() + 120
+        while time.time() < deadline and last_logged_step(tmp_path) <= started:
+            time.sleep(0.005)  # until this start has trained a step
+        time.sleep(moments.uniform(0.0, 0.6))  # a few steps: 10 kills fit in 40
+        os.kill(process.pid, signal.SIGKILL)
+        assert process.wait() == -signal.SIGKILL
+    assert last_logged_step(tmp_path) < RESUME_STEPS
+    subprocess.run(command, check=True, capture_output=True)
+    assert logged_values(tmp_path) == logged_values(uninterrupted)
+    expected_weights, weights = final_weights(uninterrupted), final_weights(tmp_path)
+    for name, tensor in expected_weights.items():
+        assert torch.equal(weights[name], tensor), name
 
 
 def torchrun_command(audio: Path, output: Path, restarts: int) -> list[str]:
