@@ -25,8 +25,14 @@ from datetime import datetime
 
 LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) - (\S+) - ([A-Z]+) - (.*)$")
 STEP = re.compile(r"^step (\d+) \| (.*)$")
-PARAMETERS = re.compile(r"Total Number of Parameters: ([\d.]+)([KMG]?)")
-UNITS = {"": 1e-6, "K": 1e-3, "M": 1.0, "G": 1e3}
+PARAMETERS = re.compile(r"Total Number of Parameters: ([\d.]+)([kKMG]?)")
+UNITS = {
+    "": 1e-6,
+    "k": 1e-3,
+    "K": 1e-3,
+    "M": 1.0,
+    "G": 1e3,
+}  # SpeechBrain writes 810.9k
 
 
 @dataclass
