@@ -72,7 +72,8 @@ def init_process_group(backend: str, timeout_s: float) -> bool:
             f"This is restart {restart} of the job: torchrun's default (static) "
             "rendezvous cannot re-form the group; launch with torchrun "
             "--standalone (one node) or --rdzv_backend c10d (several nodes) to "
-            "let restarts resume. "
+            "let restarts resume (even then a restart can fail when a worker is "
+            "slow to start on a loaded machine). "
             if restart
             else ""
         )
