@@ -280,18 +280,24 @@ def test_two_process_gloo_pretraining_keeps_replicas_identical(audio, tmp_path):
 def test_ten_kills_at_random_moments_leave_the_run_bit_for_bit(
     audio, uninterrupted, tmp_path
 ):
-    """One run killed ten times (during saves too, by chance), then finished."""
+    """One run killed ten times (during saves too, by chance), then finished.
+
+    Each start is killed a random 1-3 steps past the last step logged before
+    it (a resume first logs again the steps after its checkpoint), plus a
+    random fraction of a step, so ten kills fit in the 40 steps.
+    """
     command = recipe_command(audio, tmp_path, RESUME_STEPS, *RESUME_OPTIONS)
     moments = random.Random(0)
     for _ in range(10):
+        target = last_logged_step(tmp_path) + 1 + moments.randrange(3)
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        started = last_logged_step(tmp_path)
         deadline = time.time() + 120
-        while time.time() < deadline and last_logged_step(tmp_path) <= started:
-            time.sleep(0.005)  # until this start has trained a step
-        time.sleep(moments.uniform(0.0, 0.6))  # a few steps: 10 kills fit in 40
+        while time.time() < deadline and last_logged_step(tmp_path) < target:
+            time.sleep(0.002)
+        time.sleep(moments.uniform(0.0, 0.05))
+        assert process.poll() is None, "the run ended before it was killed"
         os.kill(process.pid, signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL
     assert last_logged_step(tmp_path) < RESUME_STEPS
