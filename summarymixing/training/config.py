@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w]*)\s*:", re.MULTILINE)
+TOP_LEVEL_VALUE = re.compile(r"^([A-Za-z_]\w*)\s*:(.*)$", re.MULTILINE)
 
 
 class _Yaml12Floats(yaml.SafeLoader):
@@ -145,7 +146,7 @@ def plain_defaults(yaml_text: str) -> dict[str, Any]:
     {'lr': 0.0005, 'sizes': [1]}
     """
     defaults = {}
-    for key, value in re.findall(r"^([A-Za-z_]\w*)\s*:(.*)$", yaml_text, re.MULTILINE):
+    for key, value in TOP_LEVEL_VALUE.findall(yaml_text):
         text = value.strip()
         if not text or text.startswith(("!", "#")):
             continue
@@ -251,5 +252,4 @@ def configured_value(path: str | Path, cli_overrides: dict, key: str) -> Any:
     overrides = {**variant, **cli_overrides}
     if key in overrides:
         return overrides[key]
-    match = re.search(rf"^{key}:(.*)$", base.read_text(), re.MULTILINE)
-    return load_yaml(match.group(1)) if match else None
+    return plain_defaults(base.read_text()).get(key)

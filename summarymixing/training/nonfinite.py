@@ -41,6 +41,7 @@ class NonFiniteGuard:
         self.max_skipped = max_skipped
         self.skipped = 0
         self.finite_in_update = 0
+        self.last_was_skipped = False
 
     def check(
         self,
@@ -49,7 +50,8 @@ class NonFiniteGuard:
         batch_ids: list[str],
     ) -> torch.Tensor:
         """Return ``loss``, or a zero loss connected to ``parameters`` if not finite."""
-        if bool(torch.isfinite(loss)):
+        self.last_was_skipped = not bool(torch.isfinite(loss))
+        if not self.last_was_skipped:
             self.finite_in_update += 1
             return loss
         self.skipped += 1

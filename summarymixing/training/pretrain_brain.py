@@ -219,7 +219,7 @@ class PretrainBrain(sb.Brain):
         """Advance lr and quantiser temperature per optimizer step; log."""
         wavs, wav_lens = batch.sig
         seconds = float(wav_lens.sum()) * wavs.shape[1] / self.hparams.sample_rate
-        if bool(torch.isfinite(outputs["loss"])):  # a skipped batch is not averaged
+        if not self.guard.last_was_skipped:  # a skipped batch is not averaged
             self.step_log.add_batch(outputs, seconds)
         if not should_step or self.update_skipped:
             return
