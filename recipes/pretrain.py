@@ -52,6 +52,7 @@ from summarymixing.data.pipeline import (
 )
 from summarymixing.data.pretraining_data import prepare_pretraining_manifests
 from summarymixing.export import export_encoder, export_initial_state
+from summarymixing.training.checkpointer import DamagedCheckpointsError
 from summarymixing.training.config import (
     configured_value,
     load_yaml,
@@ -59,6 +60,7 @@ from summarymixing.training.config import (
 )
 from summarymixing.training.distributed import (
     ProcessGroupError,
+    exit_on_lost_peer,
     init_process_group,
     replica_divergence,
 )
@@ -119,7 +121,7 @@ def main(argv):
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     output = overrides.get("output_folder", "the output folder")
-    with exit_on_storage_error(str(output)):
+    with exit_on_storage_error(str(output)), exit_on_lost_peer():
         pretrain(base, overrides, run_opts, demo)
 
 
@@ -135,7 +137,7 @@ def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
         hparams = load_hyperpyyaml(stream, overrides)
     try:  # before the folder's hyperparams.yaml is overwritten
         hparams["checkpointer"].check_matches()
-    except ValueError as error:
+    except (ValueError, DamagedCheckpointsError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     sb.create_experiment_directory(

@@ -308,9 +308,14 @@ def test_ten_kills_at_random_moments_leave_the_run_bit_for_bit(
         assert torch.equal(weights[name], tensor), name
 
 
+DDP_TIMEOUT_S = 30
+
+
 def torchrun_command(audio: Path, output: Path, restarts: int) -> list[str]:
     # 4 s batches: three steps per rank and epoch, so checkpoints fall inside epochs
     ddp = ("--distributed_backend", "gloo", "--max_batch_length", "4")
+    # A restarted group that cannot form must fail within this bound, not hang
+    ddp += ("--ddp_timeout_s", str(DDP_TIMEOUT_S))
     command = recipe_command(audio, output, RESUME_STEPS, *RESUME_OPTIONS, *ddp)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     options = [
@@ -354,7 +359,7 @@ def test_a_killed_worker_is_restarted_and_the_run_is_the_uninterrupted_one(
         # Seen once on a loaded machine: the restarted gloo group did not form
         # in time. Then the job must end with the message, not hang.
         errors = [line for line in output.splitlines() if line.startswith("error: ")]
-        assert errors and "could not join the gloo process group" in errors[0]
+        assert any("This is restart 1 of the job" in line for line in errors), output
         return
     assert logged_values(restarted) == logged_values(straight)
     expected_weights, weights = final_weights(straight), final_weights(restarted)
@@ -384,10 +389,18 @@ def test_a_restart_under_the_static_rendezvous_says_how_to_launch(audio, tmp_pat
     )
     kill_a_worker(launcher, tmp_path)
     output, _ = launcher.communicate(timeout=300)
-    assert launcher.returncode != 0
+    if launcher.returncode == 0:
+        # Sometimes the static rendezvous does re-form the group: then the
+        # restart must have resumed and finished the run.
+        assert max(step for _, step in logged_values(tmp_path)) == RESUME_STEPS
+        return
+    # The survivor of the kill says it lost its peer; the restart says why
+    # it failed and how to launch so that restarts work.
     errors = [line for line in output.splitlines() if line.startswith("error: ")]
-    assert errors and "could not join the gloo process group" in errors[0]
-    assert "--standalone" in errors[0] and "--rdzv_backend c10d" in errors[0]
+    assert any("lost contact with the other processes" in e for e in errors), output
+    restart = [line for line in errors if "This is restart 1 of the job" in line]
+    assert restart and "--standalone" in restart[0], output
+    assert "--rdzv_backend c10d" in restart[0]
 
 
 @pytest.mark.slow

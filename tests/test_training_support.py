@@ -1,16 +1,29 @@
 """Training support: atomic checkpoints, non-finite guard, config and options."""
 
+import os
 import random
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import mark_as_saver, register_checkpoint_hooks
 
-from summarymixing.training.checkpointer import AtomicCheckpointer
-from summarymixing.training.config import merged_overrides
+from summarymixing.training.checkpointer import (
+    AtomicCheckpointer,
+    DamagedCheckpointsError,
+)
+from summarymixing.training.config import (
+    check_override_types,
+    merged_overrides,
+    plain_defaults,
+)
+from summarymixing.training.determinism import set_deterministic
 from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.run_options import parse_arguments
@@ -54,6 +67,89 @@ def test_complete_checkpoint_recovers(tmp_path):
     other = torch.nn.Linear(2, 2)
     AtomicCheckpointer(tmp_path, recoverables={"model": other}).recover_if_possible()
     assert torch.equal(model.weight, other.weight)
+
+
+def save_three_checkpoints(folder: Path) -> tuple[AtomicCheckpointer, list, list]:
+    model = torch.nn.Linear(2, 2)
+    checkpointer = AtomicCheckpointer(folder, recoverables={"model": model})
+    saved, weights = [], []
+    for step in range(3):
+        with torch.no_grad():
+            model.weight.fill_(step)
+        saved.append(checkpointer.save_checkpoint(meta={"step": step}))
+        weights.append(model.weight.detach().clone())
+    return checkpointer, saved, weights
+
+
+@pytest.mark.parametrize(
+    "damage, named",
+    [
+        (lambda ckpt: (ckpt / "model.ckpt").unlink(), "model.ckpt is missing"),
+        (
+            lambda ckpt: (ckpt / "model.ckpt").write_bytes(b"\0" * 10),
+            "model.ckpt was changed or cut short",
+        ),
+        (
+            lambda ckpt: (ckpt / "CKPT.yaml").write_text("{unixtime: [unclosed"),
+            "its CKPT.yaml cannot be read",
+        ),
+    ],
+)
+def test_a_damaged_checkpoint_is_named_set_aside_and_the_previous_one_resumes(
+    tmp_path, caplog, damage, named
+):
+    _, saved, weights = save_three_checkpoints(tmp_path)
+    damage(saved[2].path)
+    model = torch.nn.Linear(2, 2)
+    resumed = AtomicCheckpointer(tmp_path, recoverables={"model": model})
+    with caplog.at_level("WARNING", logger="summarymixing.training.checkpointer"):
+        checkpoint = resumed.recover_if_possible()
+    assert checkpoint.meta["step"] == 1
+    assert torch.equal(model.weight, weights[1])
+    assert f"checkpoint {saved[2].path} is damaged ({named}" in caplog.text
+    assert (
+        f"resuming from {saved[1].path} instead" in caplog.text or "CKPT.yaml" in named
+    )
+    aside = tmp_path / f"damaged-{saved[2].path.name}"
+    assert aside.is_dir() and not saved[2].path.exists()
+    # set aside for good: the next start does not look at it again
+    assert sorted(c.meta["step"] for c in resumed.list_checkpoints()) == [0, 1]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="summarymixing.training.checkpointer"):
+        resumed.log_removed()  # repeated once log.txt is open
+    assert f"set aside damaged checkpoint {saved[2].path}" in caplog.text
+
+
+def test_an_intact_checkpoint_verifies_and_old_checkpoints_without_digests_load(
+    tmp_path,
+):
+    checkpointer, saved, weights = save_three_checkpoints(tmp_path)
+    digests = saved[2].meta["file_sha256"]
+    assert set(digests) == {"model.ckpt"}
+    # a checkpoint written before digests were recorded: only presence is checked
+    meta = saved[2].path / "CKPT.yaml"
+    meta.write_text(meta.read_text().split("file_sha256")[0])
+    model = torch.nn.Linear(2, 2)
+    resumed = AtomicCheckpointer(tmp_path, recoverables={"model": model})
+    assert resumed.recover_if_possible().meta["step"] == 2
+    assert torch.equal(model.weight, weights[2])
+
+
+def test_every_checkpoint_damaged_is_one_error_naming_them(tmp_path):
+    _, saved, _ = save_three_checkpoints(tmp_path)
+    for checkpoint in saved:
+        (checkpoint.path / "model.ckpt").write_bytes(b"")
+    resumed = AtomicCheckpointer(tmp_path, {"model": torch.nn.Linear(2, 2)})
+    with pytest.raises(DamagedCheckpointsError) as error:
+        resumed.check_matches()
+    message = str(error.value)
+    assert all(checkpoint.path.name in message for checkpoint in saved)
+    assert "Restore them from a copy" in message
+    # nothing is left to resume: a further start begins from scratch
+    assert (
+        AtomicCheckpointer(tmp_path, {"m": torch.nn.Linear(2, 2)}).recover_if_possible()
+        is None
+    )
 
 
 def test_nonfinite_guard_gives_zero_gradients_and_stops_after_the_limit():
@@ -218,3 +314,44 @@ def test_random_state_loads_a_checkpoint_of_the_single_stream_format(tmp_path):
     expected = torch.rand(3)
     RandomState(0).load(tmp_path / "rng.ckpt")
     assert torch.equal(torch.rand(3), expected)
+
+
+WATCHDOG_SCRIPT = """
+import os, time, torch
+from summarymixing.training import distributed
+os.environ.update(RANK="1", LOCAL_RANK="1", WORLD_SIZE="2",
+                  TORCHELASTIC_RESTART_COUNT="1")
+torch.distributed.init_process_group = lambda **kwargs: time.sleep(600)
+distributed.WATCHDOG_GRACE_S = 0.5
+distributed.init_process_group("gloo", timeout_s=1)
+"""
+
+
+def test_a_group_that_never_forms_ends_the_process_with_the_message_in_time():
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-c", WATCHDOG_SCRIPT], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert time.time() - started < 60
+    assert "error: rank 1 could not join the gloo process group within 1 s" in (
+        result.stderr
+    )
+    assert "This is restart 1 of the job" in result.stderr
+    assert "--standalone" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_deterministic_key_switches_torch_and_a_wrong_value_is_refused():
+    base = HPARAMS / "w2v2_base.yaml"
+    try:
+        hparams = load_hyperpyyaml(base.read_text(), {"deterministic": True})
+        assert hparams["deterministic"] is True
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.backends.cudnn.benchmark
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    finally:
+        set_deterministic(False)
+    assert not torch.are_deterministic_algorithms_enabled()
+    defaults = plain_defaults(base.read_text())
+    with pytest.raises(ValueError, match="deterministic must be true or false"):
+        check_override_types({"deterministic": "maybe"}, defaults, base.name)
