@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -532,3 +533,84 @@ def test_an_output_folder_that_cannot_be_created_is_one_line(audio, tmp_path):
     assert len(error) == 1
     assert "cannot write" in error[0] and "Not a directory" in error[0]
     assert str(tmp_path / "a_file" / "run") in error[0]
+
+
+# Loaded by the recipe's Python through PYTHONPATH: every save into a second
+# checkpoint folder fails the way a full or read-only disk makes it fail.
+# (Tests run as root here, which ignores permissions, so a real read-only
+# folder cannot be made; the error enters where the operating system's would.)
+STORAGE_FAULT = """
+import errno, os, pathlib, torch
+_save, _folders = torch.save, set()
+def save(obj, f, *args, **kwargs):
+    if "CKPT+" in str(f):
+        _folders.add(pathlib.Path(f).parent)
+        if len(_folders) > 1:
+            code = getattr(errno, os.environ["STORAGE_FAULT"])
+            raise OSError(code, os.strerror(code), str(f))
+    return _save(obj, f, *args, **kwargs)
+torch.save = save
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fault, advice",
+    [
+        ("ENOSPC", "No space left on device. Free at least "),
+        ("EROFS", "Read-only file system. Make that location writable"),
+    ],
+)
+def test_a_full_or_read_only_disk_is_one_line_and_the_same_command_resumes(
+    audio, tmp_path, fault, advice
+):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(STORAGE_FAULT)
+    output = tmp_path / "run"
+    command = recipe_command(audio, output, 12, *RESUME_OPTIONS)
+    faulty = os.environ | {"PYTHONPATH": str(hook), "STORAGE_FAULT": fault}
+    result = subprocess.run(command, capture_output=True, text=True, env=faulty)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1, result.stderr
+    assert f"cannot write {output / 'save'}/CKPT+" in errors[0]
+    assert advice in errors[0] and "the same command resumes" in errors[0]
+    if fault == "ENOSPC":  # what a checkpoint needs, and what is free
+        needed = r"Free at least \d+ MB there \(.*; \d+ MB free now on /"
+        assert re.search(needed, errors[0])
+    assert len(checkpoints(output)) == 1  # the first survived, whole
+    subprocess.run(command, check=True, capture_output=True)  # disk fixed
+    log = (output / "log.txt").read_text()
+    assert "removed unfinished checkpoint" in log
+    steps = [step for kind, step in logged_steps(output) if kind == "step"]
+    assert steps == list(range(1, 13))
+
+
+@pytest.mark.slow
+def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_resumes(
+    audio, tmp_path
+):
+    subprocess.run(
+        recipe_command(audio, tmp_path, 12, *RESUME_OPTIONS),
+        check=True,
+        capture_output=True,
+    )
+    newest = last_checkpoint(tmp_path)
+    (newest / "pretrainer.ckpt").write_bytes(b"cut short by a failed copy")
+    longer = recipe_command(audio, tmp_path, 16, *RESUME_OPTIONS)
+    result = run_recipe(longer)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "log.txt").read_text()
+    assert f"set aside damaged checkpoint {newest} (pretrainer.ckpt was " in log
+    assert (tmp_path / "save" / f"damaged-{newest.name}").is_dir()
+    assert "optimizer_step: 16" in final_state(tmp_path)["brain"]
+    # every checkpoint damaged: one line naming them, nothing resumed silently
+    for checkpoint in (tmp_path / "save").glob("CKPT+*"):
+        (checkpoint / "optimizer.ckpt").unlink()
+    result = run_recipe(recipe_command(audio, tmp_path, 20, *RESUME_OPTIONS))
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert "is damaged (" in errors[0] and "optimizer.ckpt is missing" in errors[0]
