@@ -42,11 +42,13 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
-from summarymixing.data.loaders import loader_options
-from summarymixing.data.pipeline import (
+from summarymixing.data.bad_audio import (
     BadAudioTracker,
     SkipBadAudio,
     TooManyBadFilesError,
+)
+from summarymixing.data.loaders import loader_options
+from summarymixing.data.pipeline import (
     make_dynamic_batch_sampler,
     make_pretraining_dataset,
 )
@@ -167,14 +169,15 @@ def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
     run_on_main(prepare_pretraining_manifests, kwargs=prepare_kwargs)
     train_manifests, valid_manifest = prepare_pretraining_manifests(**prepare_kwargs)
 
-    durations = dict(
+    item_limits = dict(
         min_duration_s=hparams["min_utterance_seconds"],
         max_duration_s=hparams["max_utterance_seconds"],
+        silence_rms_threshold=hparams["silence_rms_threshold"],
     )
-    train_set = make_pretraining_dataset(train_manifests, **durations)
+    train_set = make_pretraining_dataset(train_manifests, **item_limits)
     valid_set = None
     if valid_manifest is not None:
-        valid_set = make_pretraining_dataset(valid_manifest, **durations)
+        valid_set = make_pretraining_dataset(valid_manifest, **item_limits)
     sampler = make_dynamic_batch_sampler(
         train_set,
         hparams["max_batch_length"],
@@ -192,6 +195,7 @@ def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
     tracker = BadAudioTracker(max_fraction=hparams["max_bad_audio_fraction"])
     try:
         tracker.add_prepared(train_manifests)
+        tracker.add_duration_limits(train_set.left_out_by_duration)
     except TooManyBadFilesError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
@@ -252,7 +256,7 @@ def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
-    logger.info(tracker.summary())
+    logger.info("end of the run: %s", tracker.summary())
 
     divergence = replica_divergence(brain.modules.pretrainer)
     if world > 1:

@@ -36,12 +36,18 @@ def test_speechbrain_reads_our_manifest_with_float_durations(tmp_path):
 
 def test_record_holds_options_counts_and_skipped_files(tmp_path):
     skipped = [SkippedFile("/c/x.flac", "file not found")]
+    skipped += [SkippedFile(f"/c/{n}.flac", f"cannot decode (error {n})") for n in "yz"]
     path = write_manifest(tmp_path / "dev.csv", ROWS, {"split": "dev"}, skipped)
     record = read_record(path)
     assert record["options"] == {"split": "dev"}
     assert (record["num_items"], record["total_seconds"]) == (2, 3.75)
-    assert record["num_skipped"] == 1
-    assert record["skipped"] == [{"path": "/c/x.flac", "reason": "file not found"}]
+    assert record["num_skipped"] == 3
+    assert record["skipped_by_reason"] == {"file not found": 1, "cannot decode": 2}
+    assert record["skipped"][0] == {"path": "/c/x.flac", "reason": "file not found"}
+    assert record["skipped"][2] == {
+        "path": "/c/z.flac",
+        "reason": "cannot decode (error z)",
+    }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.csv", "dev.json"]
 
 

@@ -6,12 +6,14 @@ from speechbrain.dataio.dataloader import make_dataloader
 from speechbrain.dataio.sampler import DistributedSamplerWrapper
 from speechbrain.utils.checkpoints import Checkpointer
 
-from summarymixing.data.manifest import write_manifest
-from summarymixing.data.pipeline import (
+from summarymixing.data.bad_audio import (
     BadAudioTracker,
     SkipBadAudio,
     SkippedAudio,
     TooManyBadFilesError,
+)
+from summarymixing.data.manifest import write_manifest
+from summarymixing.data.pipeline import (
     make_dynamic_batch_sampler,
     make_pretraining_dataset,
 )
@@ -88,7 +90,10 @@ def test_bad_files_are_skipped_named_and_counted_through_the_dataloader(
     for name, reason in BAD_REASONS.items():
         assert tracker.skipped[name].reason.startswith(reason)
         assert tracker.skipped[name].path.endswith(f"{name}.flac")
-    assert tracker.summary() == "bad audio: 3 skipped of 10 items (3 distinct files)"
+    assert tracker.summary() == (
+        "bad audio: 3 skipped of 10 items (3 distinct files: "
+        "1 cannot decode, 1 empty file, 1 file not found)"
+    )
 
 
 def test_too_many_bad_files_stop_the_run_with_the_files_named(manifest):
@@ -215,15 +220,25 @@ def test_several_manifests_filters_and_errors(manifest, tmp_path):
 
 
 def test_items_left_out_by_the_duration_limits_are_counted_and_named(manifest, caplog):
-    with caplog.at_level("WARNING", logger="summarymixing.data.pipeline"):
+    with caplog.at_level("DEBUG", logger="summarymixing.data.pipeline"):
         kept = make_pretraining_dataset(manifest, min_duration_s=1.0, max_duration_s=2)
-    left_out = 10 - len(kept)
-    assert left_out > 0
-    message = caplog.records[-1].getMessage()
-    assert message.startswith(f"{left_out} of 10 items left out by the duration")
-    assert "max_utterance_seconds" in message
     too_long = [key for key, value in GOOD_SECONDS.items() if value > 2]
-    assert all(key in message for key in too_long[:5])
+    too_short = [key for key, value in GOOD_SECONDS.items() if value < 1]
+    assert 10 - len(kept) == len(too_long) + len(too_short) > 0
+    assert kept.left_out_by_duration == {
+        "longer than 2 s": len(too_long),
+        "shorter than 1 s": len(too_short),
+    }
+    warning = [r for r in caplog.records if r.levelname == "WARNING"][-1].getMessage()
+    assert warning.startswith(
+        f"{10 - len(kept)} of 10 items left out by the duration limits "
+        f"({len(too_long)} longer than 2 s, {len(too_short)} shorter than 1 s)"
+    )
+    assert "max_utterance_seconds" in warning
+    each = [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
+    for key in too_long:
+        assert any(m.startswith(f"Left out {key} (") for m in each)
+        assert f"Left out {key} ({manifest.parent}" in "\n".join(each)
 
 
 def test_a_silent_file_is_skipped_and_named_like_a_broken_one(tmp_path):
@@ -239,3 +254,33 @@ def test_a_silent_file_is_skipped_and_named_like_a_broken_one(tmp_path):
     tracker.update(batch)
     assert batch.id == ["tone"]
     assert tracker.skipped["silent"].reason == "silent (every sample is 0)"
+
+
+def test_near_silence_is_left_out_below_the_configured_rms(tmp_path):
+    rng = np.random.default_rng(0)
+    levels = {"tone": None, "hiss": 1e-5, "faint": 1e-3, "zeros": 0.0}
+    for name, rms in levels.items():
+        if rms is None:
+            write_tone(tmp_path / f"{name}.flac", 1.0, 16000)
+        else:
+            noise = (rms * rng.standard_normal(16000)).astype(np.float32)
+            soundfile.write(tmp_path / f"{name}.wav", noise, 16000, "FLOAT")
+    rows = [
+        {"ID": name, "duration": 1.0, "wav": tmp_path / f"{name}.{ext}"}
+        for name, ext in zip(levels, ("flac", "wav", "wav", "wav"), strict=True)
+    ]
+    manifest = write_manifest(tmp_path / "m.csv", rows, {})
+
+    def left_out(threshold):
+        dataset = make_pretraining_dataset(manifest, silence_rms_threshold=threshold)
+        return {
+            item["id"]: item["audio_error"] for item in dataset if item["audio_error"]
+        }
+
+    default = left_out(1e-4)
+    assert set(default) == {"hiss", "zeros"}
+    assert default["hiss"].startswith("silent (RMS 1.0e-05, at or below ")
+    assert "silence_rms_threshold 0.0001" in default["hiss"]
+    assert set(left_out(1e-2)) == {"hiss", "faint", "zeros"}
+    assert set(left_out(0.0)) == {"zeros"}  # digital silence only
+    assert left_out(None) == {}  # test sets score every item

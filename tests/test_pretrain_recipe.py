@@ -503,25 +503,43 @@ def test_an_output_folder_of_another_model_is_refused_and_left_alone(audio, tmp_
     assert (output / "hyperparams.yaml").read_text() == saved
 
 
-def test_too_many_files_left_out_at_preparation_stop_before_training(audio, tmp_path):
+def test_every_file_left_out_is_named_with_its_reason_and_counted(audio, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(audio, data)
     for index in range(3):
         (data / f"broken{index}.wav").write_bytes(b"RIFF not really audio")
+    rng = np.random.default_rng(0)
+    sf.write(data / "short.wav", 0.1 * rng.standard_normal(8000), 16000)
+    sf.write(data / "quiet.wav", 1e-5 * rng.standard_normal(32000), 16000)
     result = run_recipe(recipe_command(data, tmp_path / "run", 2))
+    # too many failures at preparation: refused before the first step
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert len(error) == 1
-    assert "3 of 15 audio files were left out at preparation" in error[0]
+    assert "3 of 17 audio files were left out at preparation" in error[0]
     assert "broken0.wav" in error[0] and "max_bad_audio_fraction" in error[0]
     assert not list((tmp_path / "run" / "save").glob("CKPT+*"))
+    record = json.loads((tmp_path / "run" / "prepared" / "train.json").read_text())
+    assert record["skipped_by_reason"] == {"cannot decode": 3}
+    assert len(record["skipped"]) == 3
+    # tolerated: every file left out is in log.txt with its reason, and counted
     tolerant = recipe_command(
-        data, tmp_path / "run", 2, "--max_bad_audio_fraction", "0.3"
+        data, tmp_path / "run", 8, "--max_bad_audio_fraction", "0.3"
     )
     assert run_recipe(tolerant).returncode == 0
     log = (tmp_path / "run" / "log.txt").read_text()
-    assert "3 files left out at preparation" in log
+    for index in range(3):
+        assert f"broken{index}.wav (cannot decode" in log
+    assert "Left out short (" in log and "short.wav): shorter than 1 s" in log
+    assert "quiet.wav): silent (RMS " in log
+    totals = [line for line in log.splitlines() if " - end of " in line]
+    assert any("end of epoch 1: bad audio: " in line for line in totals)
+    last = [line for line in totals if "end of the run: " in line]
+    assert len(last) == 1
+    assert "(1 distinct files: 1 silent)" in last[0]
+    assert "3 files left out at preparation (3 cannot decode)" in last[0]
+    assert "1 items left out by the duration limits (1 shorter than 1 s)" in last[0]
 
 
 def test_an_output_folder_that_cannot_be_created_is_one_line(audio, tmp_path):

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from summarymixing.data.pipeline import SkipBadAudio
+from summarymixing.data.bad_audio import SkipBadAudio
 
 
 def loader_options(
@@ -37,7 +37,7 @@ def loader_options(
     ----------
     dataset : DynamicItemDataset
         The dataset the loader reads (bad files are skipped with
-        :class:`~summarymixing.data.pipeline.SkipBadAudio`).
+        :class:`~summarymixing.data.bad_audio.SkipBadAudio`).
     seed : int
         Seed of the loader's own generator.
     batch_sampler : Sampler, optional

@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,6 +44,29 @@ class SkippedFile:
 
     path: str
     reason: str
+
+
+def reason_kind(reason: str) -> str:
+    """Name the kind of reason a file was left out: the text before any detail.
+
+    Example
+    -------
+    >>> reason_kind("cannot decode (Error opening 'x.wav': Format not recognised)")
+    'cannot decode'
+    """
+    return reason.split(" (")[0]
+
+
+def describe_reason_counts(counts: Mapping[str, int]) -> str:
+    """Write counts per reason as text, the most frequent first.
+
+    Example
+    -------
+    >>> describe_reason_counts({"file not found": 1, "cannot decode": 2})
+    '2 cannot decode, 1 file not found'
+    """
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count} {reason}" for reason, count in ordered)
 
 
 def record_path(manifest: str | Path) -> Path:
@@ -131,15 +155,19 @@ def write_manifest(
         "num_items": len(rows),
         "total_seconds": round(sum(float(row["duration"]) for row in rows), 3),
         "num_skipped": len(skipped),
+        "skipped_by_reason": dict(
+            Counter(reason_kind(item.reason) for item in skipped)
+        ),
         "skipped": [asdict(item) for item in skipped],
     }
     _replace_atomically(record_path(manifest), json.dumps(record, indent=1) + "\n")
     logger.info(
-        "Wrote %s: %d items, %.2f h, %d files left out",
+        "Wrote %s: %d items, %.2f h, %d files left out%s",
         manifest,
         len(rows),
         record["total_seconds"] / 3600,
         len(skipped),
+        f" ({describe_reason_counts(record['skipped_by_reason'])})" if skipped else "",
     )
     return manifest
 

@@ -28,7 +28,7 @@ import abc
 import speechbrain as sb
 import torch
 
-from summarymixing.data.pipeline import BadAudioTracker
+from summarymixing.data.bad_audio import BadAudioTracker
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.task_datasets import require_readable_audio

@@ -62,7 +62,7 @@ def audio_dataset(
     >>> item["sig"].shape, item["wrd"]
     (torch.Size([8000]), 'HI')
     """
-    dataset = make_pretraining_dataset(manifests, reject_silence=False)
+    dataset = make_pretraining_dataset(manifests, silence_rms_threshold=None)
     dataset.set_output_keys([*OUTPUT_KEYS, *extra_keys])
     return dataset
 

@@ -20,8 +20,8 @@ import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
+from summarymixing.data.bad_audio import SkipBadAudio
 from summarymixing.data.manifest import read_record
-from summarymixing.data.pipeline import SkipBadAudio
 from summarymixing.mp3s.asr_brain import ASRProbeBrain
 from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
 from summarymixing.mp3s.prepare_voxceleb import read_trials

@@ -63,7 +63,7 @@ class PretrainBrain(sb.Brain):
     step, e.g. ``speechbrain.nnet.schedulers.LinearWarmupScheduler``),
     ``log_interval``, ``max_nonfinite_batches``, ``sample_rate`` and, to
     checkpoint, a ``checkpointer``. The batch must carry ``id`` and ``sig``.
-    Set ``bad_audio`` to a ``summarymixing.data.pipeline.BadAudioTracker`` to
+    Set ``bad_audio`` to a ``summarymixing.data.bad_audio.BadAudioTracker`` to
     log and count the files the collate function skipped, and
     ``quality_monitor`` to a :class:`~.quality_monitor.QualityMonitor` (with
     ``monitor_interval`` optimizer steps) to read the features' quality before
@@ -240,6 +240,8 @@ class PretrainBrain(sb.Brain):
         """Log validation statistics and keep the best checkpoint."""
         if stage == sb.Stage.TRAIN:
             self.train_loss = stage_loss
+            if self.bad_audio is not None:
+                logger.info("end of epoch %s: %s", epoch, self.bad_audio.summary())
             if self.hparams.valid_folder is None and self.checkpointer is not None:
                 # No validation stage will follow: checkpoint the epoch here.
                 self.checkpointer.save_and_keep_only(
