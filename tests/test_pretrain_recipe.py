@@ -553,22 +553,59 @@ def test_an_output_folder_that_cannot_be_created_is_one_line(audio, tmp_path):
     assert str(tmp_path / "a_file" / "run") in error[0]
 
 
-# Loaded by the recipe's Python through PYTHONPATH: every save into a second
-# checkpoint folder fails the way a full or read-only disk makes it fail.
-# (Tests run as root here, which ignores permissions, so a real read-only
-# folder cannot be made; the error enters where the operating system's would.)
+# Loaded by the recipe's Python through PYTHONPATH: the first save into a
+# second checkpoint folder fails the way a full or read-only disk makes it fail
+# (tests run as root here, which ignores permissions, so a real read-only
+# folder cannot be made; the error enters where the operating system's would),
+# or the process is SIGKILLed right there, in the middle of writing a checkpoint.
 STORAGE_FAULT = """
-import errno, os, pathlib, torch
+import errno, os, pathlib, signal, torch
 _save, _folders = torch.save, set()
 def save(obj, f, *args, **kwargs):
     if "CKPT+" in str(f):
         _folders.add(pathlib.Path(f).parent)
         if len(_folders) > 1:
-            code = getattr(errno, os.environ["STORAGE_FAULT"])
+            fault = os.environ["STORAGE_FAULT"]
+            if fault == "SIGKILL":
+                os.kill(os.getpid(), signal.SIGKILL)
+            code = getattr(errno, fault)
             raise OSError(code, os.strerror(code), str(f))
     return _save(obj, f, *args, **kwargs)
 torch.save = save
 """
+
+
+def with_storage_fault(tmp_path: Path, fault: str) -> dict[str, str]:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(STORAGE_FAULT)
+    return os.environ | {"PYTHONPATH": str(hook), "STORAGE_FAULT": fault}
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_checkpoint_save_resumes_bit_for_bit(
+    audio, uninterrupted, tmp_path
+):
+    output = tmp_path / "run"
+    command = recipe_command(audio, output, RESUME_STEPS, *RESUME_OPTIONS)
+    killed = subprocess.run(
+        command, capture_output=True, env=with_storage_fault(tmp_path, "SIGKILL")
+    )
+    assert killed.returncode == -signal.SIGKILL
+    unfinished = [
+        p for p in (output / "save").glob("CKPT+*") if not (p / "CKPT.yaml").exists()
+    ]
+    assert len(unfinished) == 1 and list(unfinished[0].iterdir())  # half written
+    subprocess.run(command, check=True, capture_output=True)
+    assert (
+        f"removed unfinished checkpoint {unfinished[0]}"
+        in (output / "log.txt").read_text()
+    )
+    expected, got = logged_values(uninterrupted), logged_values(output)
+    assert list(got) == list(expected) and got == expected
+    expected_weights, weights = final_weights(uninterrupted), final_weights(output)
+    for name, tensor in expected_weights.items():
+        assert torch.equal(weights[name], tensor), name
 
 
 @pytest.mark.slow
@@ -582,12 +619,9 @@ torch.save = save
 def test_a_full_or_read_only_disk_is_one_line_and_the_same_command_resumes(
     audio, tmp_path, fault, advice
 ):
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(STORAGE_FAULT)
     output = tmp_path / "run"
     command = recipe_command(audio, output, 12, *RESUME_OPTIONS)
-    faulty = os.environ | {"PYTHONPATH": str(hook), "STORAGE_FAULT": fault}
+    faulty = with_storage_fault(tmp_path, fault)
     result = subprocess.run(command, capture_output=True, text=True, env=faulty)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
