@@ -24,6 +24,7 @@ MIXERS = [
     {"attention_type": "SummaryMixing", "mode": "SummaryMixing-lite"},
     {"attention_type": "SummaryMixing", "mode": "SummaryMixing-fast"},
     {"attention_type": "regularMHA"},
+    {"attention_type": "SDPA"},
     {"attention_type": "RelPosMHAXL"},
 ]
 
@@ -72,7 +73,7 @@ def test_conformer_is_padding_exact(mixer):
     assert_each_utterance_alone(encoder, *padded_batch())
 
 
-@pytest.mark.parametrize("mixer", MIXERS[:4], ids=lambda m: "-".join(m.values()))
+@pytest.mark.parametrize("mixer", MIXERS[:5], ids=lambda m: "-".join(m.values()))
 def test_chunked_conformer_is_padding_exact(mixer):
     torch.manual_seed(0)
     encoder = ConformerEncoder(

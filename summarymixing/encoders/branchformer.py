@@ -47,8 +47,10 @@ class BranchformerEncoder(nn.Module):
     dropout : float
         Dropout everywhere, including SummaryMixing's ``global_dropout``.
     attention_type : str
-        ``"SummaryMixing"`` or a SpeechBrain attention: ``"regularMHA"``,
-        ``"RelPosMHAXL"``, ``"RoPEMHA"``, ``"hypermixing"``.
+        ``"SummaryMixing"``, ``"SDPA"`` (fused multi-head self-attention,
+        :mod:`summarymixing.layers.fused_attention`) or a SpeechBrain
+        attention: ``"regularMHA"``, ``"RelPosMHAXL"``, ``"RoPEMHA"``,
+        ``"hypermixing"``.
     csgu_linear_units : int
         Hidden size of the cgMLP (even).
     gate_activation : type of torch.nn.Module

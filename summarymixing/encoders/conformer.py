@@ -72,8 +72,10 @@ class ConformerEncoder(nn.Module):
     causal : bool
         Causal convolutions (and positional masking in ``RelPosMHAXL``).
     attention_type : str
-        ``"SummaryMixing"`` or a SpeechBrain attention: ``"regularMHA"``,
-        ``"RelPosMHAXL"``, ``"RoPEMHA"``, ``"hypermixing"``.
+        ``"SummaryMixing"``, ``"SDPA"`` (fused multi-head self-attention,
+        :mod:`summarymixing.layers.fused_attention`) or a SpeechBrain
+        attention: ``"regularMHA"``, ``"RelPosMHAXL"``, ``"RoPEMHA"``,
+        ``"hypermixing"``.
     output_hidden_states : bool
         Also return the input and every layer's output.
     layerdrop_prob : float

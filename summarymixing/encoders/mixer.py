@@ -1,10 +1,11 @@
-"""The token mixer of an encoder block: SummaryMixing or a SpeechBrain attention.
+"""The token mixer of an encoder block: SummaryMixing or an attention.
 
 One factory builds every mixer an encoder accepts, so that the same encoder class
 builds the SummaryMixing model and its attention baselines, and one function
-calls them, hiding that SummaryMixing takes a single input while attention
-takes ``(query, key, value)``. Unlike SpeechBrain's encoders, an unknown
-``attention_type`` is an error rather than a layer silently built without mixer.
+calls them, hiding that SummaryMixing (and our fused ``SDPA`` attention) take a
+single input while SpeechBrain's attentions take ``(query, key, value)``.
+Unlike SpeechBrain's encoders, an unknown ``attention_type`` is an error
+rather than a layer silently built without mixer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from speechbrain.nnet.hypermixing import HyperMixing
 from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
 from torch import nn
 
+from summarymixing.layers.fused_attention import FusedSelfAttention
 from summarymixing.layers.summary_mixing import SummaryMixing
 
 ATTENTION_TYPES = (
@@ -24,6 +26,7 @@ ATTENTION_TYPES = (
     "regularMHA",
     "RelPosMHAXL",
     "RoPEMHA",
+    "SDPA",
     "hypermixing",
 )
 SUMMARY_MIXING_KEYS = (
@@ -153,6 +156,8 @@ def build_mixer(
         )
     if attention_type == "RoPEMHA":
         return RoPEMHA(num_heads=nhead, embed_dim=d_model, dropout=dropout)
+    if attention_type == "SDPA":
+        return FusedSelfAttention(d_model, nhead, dropout=dropout)
     return HyperMixing(
         input_output_dim=d_model,
         hypernet_size=hypernet_size or 4 * d_model,
@@ -193,7 +198,8 @@ def apply_mixer(
     output : torch.Tensor
         ``(B, T, d)``.
     attention : torch.Tensor or None
-        Attention weights, None for SummaryMixing.
+        Attention weights; None for SummaryMixing and ``SDPA`` (fused kernels
+        never build them; call the module with ``need_weights=True`` for them).
 
     Padded output frames are zero for every mixer.
 
@@ -211,14 +217,19 @@ def apply_mixer(
             dynchunktrain_config=dynchunktrain_config,
         )
         return mixed, None
-    mixed, attention = mixer(
-        x,
-        x,
-        x,
-        attn_mask=src_mask,
-        key_padding_mask=src_key_padding_mask,
-        pos_embs=pos_embs,
-    )
+    if isinstance(mixer, FusedSelfAttention):
+        mixed, attention = mixer(
+            x, key_padding_mask=src_key_padding_mask, attn_mask=src_mask
+        )
+    else:
+        mixed, attention = mixer(
+            x,
+            x,
+            x,
+            attn_mask=src_mask,
+            key_padding_mask=src_key_padding_mask,
+            pos_embs=pos_embs,
+        )
     if src_key_padding_mask is not None:
         # A padded query whose allowed keys are all padding (a padding-only
         # chunk) gets NaN from the softmax; as a value in the next layer, NaN
