@@ -41,12 +41,35 @@ def test_encoder_speed_writes_every_configuration(encoder_speed, tmp_path, capsy
     configs = {(row["config"], row["frames"]) for row in rows}
     expected = [
         "SummaryMixing layer", "plain formula", "SummaryMixing", "regularMHA",
-        "RelPosMHAXL", encoder_speed.NO_MIXER,
+        "RelPosMHAXL", "RoPEMHA", "SDPA", encoder_speed.NO_MIXER,
     ]  # fmt: skip
     assert configs == {(name, frames) for name in expected for frames in ("10", "20")}
     assert all(float(row["median_s"]) > 0 for row in rows)
+    encoder_rows = [row for row in rows if row["part"] == "encoder"]
+    assert all(float(row["vs_SDPA"]) > 0 for row in encoder_rows)
     assert out.with_suffix(".png").stat().st_size > 0
-    assert "no mixer at all takes" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| vs SDPA |" in printed and "x SDPA's time" in printed
+
+
+def test_pretrain_step_compares_every_model_with_fused_attention(
+    monkeypatch, tmp_path, capsys
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import pretrain_step
+
+    out = tmp_path / "step"
+    pretrain_step.main([
+        "--small", "--lengths-s", "1", "--repeats", "1", "--warmup", "0",
+        "--no-memory", "--out", str(out),
+    ])  # fmt: skip
+    sys.modules.pop("pretrain_step", None)
+    with out.with_suffix(".csv").open() as handle:
+        rows = {row["config"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"SummaryMixing", "MHSA", "MHSA-SDPA"}
+    assert float(rows["MHSA-SDPA"]["time_ratio"]) == 1.0
+    assert all(float(row["median_s"]) > 0 for row in rows.values())
+    assert "| vs MHSA-SDPA |" in capsys.readouterr().out
 
 
 def test_no_mixer_leaves_only_the_shared_modules(encoder_speed):
