@@ -84,6 +84,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=["layer", "encoder"])  # fmt: skip
     parser.add_argument("--no-memory", action="store_true", help="skip memory")
     parser.add_argument(
+        "--compiled", nargs="*", default=[], choices=ENCODER_MIXERS, metavar="MIXER",
+        help="also time these encoders under torch.compile (compiled in the "
+        "warm-up repeats, which --warmup must allow: at least 1)",
+    )  # fmt: skip
+    parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/out/encoder_speed")
     )
     return parser.parse_args(argv)
@@ -173,6 +178,15 @@ def make_cases(args: argparse.Namespace) -> list[Case]:
             "encoder", NO_MIXER, lambda: conformer_without_mixer(args), run_encoder
         )
         cases.append(floor)
+        for mixer in args.compiled:
+            cases.append(
+                Case(
+                    "encoder",
+                    f"{mixer} compiled",
+                    lambda mixer=mixer: torch.compile(conformer(args, mixer)),
+                    run_encoder,
+                )
+            )
     return cases
 
 
@@ -293,6 +307,8 @@ def measure(args: argparse.Namespace) -> list[dict]:
         row["vs_regularMHA"] = ratio(rows, row, "regularMHA")
         row["vs_RelPosMHAXL"] = ratio(rows, row, "RelPosMHAXL")
         row["vs_plain"] = ratio(rows, row, "plain formula")
+        eager = row["config"].removesuffix(" compiled")
+        row["vs_eager"] = ratio(rows, row, eager) if eager != row["config"] else None
     return rows
 
 
@@ -306,8 +322,8 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
           f"median of {args.layer_repeats} (layer) and {args.repeats} (encoder) "
           f"alternating repeats; memory = {memory}")  # fmt: skip
     header = "| part | config | length (s) | frames | time (s) | vs SDPA "
-    header += "| vs regularMHA | vs RelPosMHAXL | vs plain | peak MiB |"
-    print(header + "\n|" + "---|" * 10)
+    header += "| vs regularMHA | vs RelPosMHAXL | vs plain | vs eager | peak MiB |"
+    print(header + "\n|" + "---|" * 11)
     for row in rows:
         cells = [
             row["part"],
@@ -318,7 +334,13 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         ]
         cells += [
             fmt(row[key], ".2f")
-            for key in ("vs_SDPA", "vs_regularMHA", "vs_RelPosMHAXL", "vs_plain")
+            for key in (
+                "vs_SDPA",
+                "vs_regularMHA",
+                "vs_RelPosMHAXL",
+                "vs_plain",
+                "vs_eager",
+            )
         ]
         cells.append(fmt(row["peak_mib"], ".0f"))
         print("| " + " | ".join(cells) + " |")  # fmt: skip
@@ -372,6 +394,8 @@ def write_outputs(rows: list[dict], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.compiled and args.warmup < 1:
+        raise SystemExit("--compiled needs --warmup 1 or more (compiling is not timed)")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit(
             "--device cuda requested but torch.cuda.is_available() is False"

@@ -52,6 +52,25 @@ def test_encoder_speed_writes_every_configuration(encoder_speed, tmp_path, capsy
     assert "| vs SDPA |" in printed and "x SDPA's time" in printed
 
 
+@pytest.mark.slow
+def test_encoder_speed_times_compiled_encoders_beside_eager(
+    encoder_speed, tmp_path, capsys
+):
+    out = tmp_path / "speed"
+    encoder_speed.main([
+        "--layers", "1", "--d-model", "16", "--d-ffn", "32", "--nhead", "2",
+        "--kernel-size", "3", "--lengths-s", "0.2", "--repeats", "1",
+        "--warmup", "1", "--no-memory", "--parts", "encoder",
+        "--compiled", "SDPA", "--out", str(out),
+    ])  # fmt: skip
+    with out.with_suffix(".csv").open() as handle:
+        rows = {row["config"]: row for row in csv.DictReader(handle)}
+    assert float(rows["SDPA compiled"]["vs_eager"]) > 0
+    assert rows["SDPA"]["vs_eager"] == ""  # only compiled rows have one
+    with pytest.raises(SystemExit, match="--compiled needs --warmup 1"):
+        encoder_speed.main(["--compiled", "SDPA", "--warmup", "0"])
+
+
 def test_pretrain_step_compares_every_model_with_fused_attention(
     monkeypatch, tmp_path, capsys
 ):
