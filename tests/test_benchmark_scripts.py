@@ -71,6 +71,33 @@ def test_encoder_speed_times_compiled_encoders_beside_eager(
         encoder_speed.main(["--compiled", "SDPA", "--warmup", "0"])
 
 
+@pytest.mark.slow
+def test_gpu_suite_smoke_runs_every_part_on_cpu(monkeypatch, tmp_path, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import gpu_suite
+
+    out = gpu_suite.run_suite(
+        gpu_suite.parse_args(["--device", "cpu", "--smoke", "--out", str(tmp_path)])
+    )
+    for name in ("pretrain_step", "encoder_speed", "gpu_suite"):
+        sys.modules.pop(name, None)
+    readme = (out / "README.md").read_text()
+    assert "SMOKE" in readme and "Skipped" not in readme
+    for part in ("encoder, bf16, 0.2 s", "encoder, bf16, 0.4 s", "step, bf16, 0.2 s"):
+        assert part in readme
+    assert "| encoder | SummaryMixing compiled | 0.4 |" in readme
+    compiled = (out / "encoder_bf16_0_4s.csv").read_text()
+    assert "SDPA compiled" in compiled and "SummaryMixing compiled" in compiled
+    assert (out / "step_bf16_0_2s.png").stat().st_size > 0
+    # a budget spent before a part starts: the part is listed, not silently lost
+    out = gpu_suite.run_suite(
+        gpu_suite.parse_args(
+            ["--device", "cpu", "--smoke", "--budget-s", "0", "--out", str(tmp_path)]
+        )
+    )
+    assert "- encoder, bf16, 0.4 s" in (out / "README.md").read_text()
+
+
 def test_pretrain_step_compares_every_model_with_fused_attention(
     monkeypatch, tmp_path, capsys
 ):
