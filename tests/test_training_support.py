@@ -355,3 +355,12 @@ def test_the_deterministic_key_switches_torch_and_a_wrong_value_is_refused():
     defaults = plain_defaults(base.read_text())
     with pytest.raises(ValueError, match="deterministic must be true or false"):
         check_override_types({"deterministic": "maybe"}, defaults, base.name)
+
+
+def test_compile_without_a_compiler_is_refused_naming_the_option(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(ValueError, match="--compile on CPU needs a C.. compiler"):
+        parse_arguments(["h.yaml", "--compile", "--device", "cpu"])
+    monkeypatch.undo()
+    _, run_opts, _ = parse_arguments(["h.yaml", "--compile", "--device", "cpu"])
+    assert run_opts["compile"] is True

@@ -10,6 +10,7 @@ the untrained encoder and stops.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 from speechbrain.utils.run_opts import RunOptions
 
@@ -52,7 +53,39 @@ def parse_arguments(argv: list[str]) -> tuple[str, RunOptions, str]:
         if isinstance(run_opts[name], str)
     }
     run_opts = dataclasses.replace(run_opts, **converted)
+    if run_opts["compile"]:
+        check_compiler(str(run_opts["device"]))
     return hparams_file, run_opts, overrides
+
+
+def check_compiler(device: str) -> None:
+    """Raise a ValueError when ``--compile`` cannot work on ``device``.
+
+    torch.compile's default backend (inductor) generates C++ on CPU and
+    Triton kernels on CUDA; without them the run would fail at its first step
+    with a long compiler traceback.
+
+    Example
+    -------
+    >>> import shutil
+    >>> if shutil.which("g++") or shutil.which("c++") or shutil.which("clang++"):
+    ...     check_compiler("cpu")
+    """
+    if device.startswith("cuda"):
+        try:
+            import triton  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "--compile on CUDA needs Triton (pip install triton, normally "
+                "installed with torch's CUDA wheels); or leave --compile out"
+            ) from None
+        return
+    if not any(shutil.which(name) for name in ("g++", "c++", "clang++")):
+        raise ValueError(
+            "--compile on CPU needs a C++ compiler (g++ or clang++ on the PATH) "
+            "for torch.compile's inductor backend; install one, or leave "
+            "--compile out"
+        )
 
 
 def _as_whole_number(name: str, value: str) -> int:
