@@ -84,6 +84,10 @@ def load_configuration(argv):
     demo = configured_value(hparams_file, cli, "data_folder") is None
     if demo:
         cli = {**load_yaml(DEMO_OVERRIDES.read_text()), **cli}
+        if "output_folder" not in cli:  # not the folder a real-data run uses
+            attention = configured_value(hparams_file, cli, "attention_type")
+            seed = configured_value(hparams_file, cli, "seed")
+            cli["output_folder"] = f"results/w2v2_{attention}_demo/{seed}"
     if run_opts["optimizer_step_limit"] is not None:
         cli["optimizer_step_limit"] = run_opts["optimizer_step_limit"]
     base, overrides = merged_overrides(hparams_file, cli)
@@ -108,6 +112,7 @@ def build_demo_corpus(hparams):
 
 def main(argv):
     """Read the configuration; export the initial state or pre-train."""
+    yaml_file = argv[0] if argv else "hparams/w2v2_summarymixing.yaml"
     try:
         base, overrides, run_opts, demo = load_configuration(argv)
         if run_opts["optimizer_step_limit"] == 0:  # the initial state, no data
@@ -124,10 +129,12 @@ def main(argv):
         sys.exit(2)
     output = overrides.get("output_folder", "the output folder")
     with exit_on_storage_error(str(output)), exit_on_lost_peer():
-        pretrain(base, overrides, run_opts, demo)
+        pretrain(base, overrides, run_opts, demo, yaml_file)
 
 
-def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
+def pretrain(
+    base: Path, overrides: dict, run_opts: dict, demo: bool, yaml_file: str
+) -> None:
     """Load the model, prepare data, pre-train, export the encoder."""
     timeout_s = configured_value(base, overrides, "ddp_timeout_s")
     try:
@@ -293,7 +300,7 @@ def pretrain(base: Path, overrides: dict, run_opts: dict, demo: bool) -> None:
         print(f"Exported encoder: {folder} (summarymixing.export.load_encoder)")
         if demo:
             print(
-                "Real data: python recipes/pretrain.py hparams/w2v2_summarymixing.yaml "
+                f"Real data: python recipes/pretrain.py {yaml_file} "
                 "--data_folder /path/to/librilight/medium "
                 "--valid_folder /path/to/LibriSpeech"
             )

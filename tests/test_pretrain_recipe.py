@@ -1,5 +1,6 @@
 """End-to-end tests of recipes/pretrain.py with a tiny model on generated audio."""
 
+import importlib.util
 import json
 import os
 import random
@@ -666,3 +667,25 @@ def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_resumes(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert "is damaged (" in errors[0] and "optimizer.ckpt is missing" in errors[0]
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("pretrain_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_demo_writes_to_its_own_folder_not_the_real_runs(tmp_path):
+    recipe = load_recipe()
+    mhsa = str(ROOT / "hparams/w2v2_mhsa.yaml")
+    _, overrides, _, demo = recipe.load_configuration([mhsa])
+    assert demo and overrides["output_folder"] == "results/w2v2_regularMHA_demo/1986"
+    _, overrides, _, demo = recipe.load_configuration([mhsa, "--seed", "7"])
+    assert overrides["output_folder"] == "results/w2v2_regularMHA_demo/7"
+    given = ["--output_folder", str(tmp_path)]
+    _, overrides, _, _ = recipe.load_configuration([mhsa, *given])
+    assert overrides["output_folder"] == str(tmp_path)
+    real = [mhsa, "--data_folder", str(tmp_path)]
+    _, overrides, _, demo = recipe.load_configuration(real)
+    assert not demo and "output_folder" not in overrides  # the YAML's default
