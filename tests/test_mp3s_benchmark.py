@@ -7,13 +7,13 @@ folder, end to end through the command.
 """
 
 import csv
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from script_loading import load_script
 
 from summarymixing import ConformerEncoder
 from summarymixing.data.synthetic import build_corpus
@@ -339,10 +339,7 @@ def export_tiny_encoder(folder: Path, seed: int = 0) -> Path:
 
 
 def load_recipe():
-    spec = importlib.util.spec_from_file_location("mp3s_benchmark", RECIPE)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    return recipe
+    return load_script(RECIPE, "mp3s_benchmark")
 
 
 def test_encoder_folders_are_loaded_before_anything_runs(tmp_path):

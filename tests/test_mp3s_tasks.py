@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from script_loading import load_script
 
 from summarymixing.data.synthetic import CORPORA
 from summarymixing.export import export_encoder
@@ -381,13 +382,7 @@ def test_hparams_hold_the_published_defaults(task, probe_name, tmp_path):
 
 
 def test_recipe_command_line(tiny_corpora, encoder_folder, tmp_path, capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "mp3s_probe", ROOT / "recipes/mp3s_probe.py"
-    )
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_script(ROOT / "recipes/mp3s_probe.py", "mp3s_probe")
     yaml_file = str(ROOT / "hparams/mp3s/commonvoice-eu_linear.yaml")
     with pytest.raises(ValueError, match="Missing --data_folder, --output_folder"):
         recipe.main([yaml_file, "--encoder_folder", str(encoder_folder)])

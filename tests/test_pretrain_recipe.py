@@ -1,6 +1,5 @@
 """End-to-end tests of recipes/pretrain.py with a tiny model on generated audio."""
 
-import importlib.util
 import json
 import os
 import random
@@ -17,6 +16,7 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
+from script_loading import load_script
 
 from summarymixing.export import (
     export_untrained,
@@ -669,15 +669,8 @@ def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_resumes(
     assert "is damaged (" in errors[0] and "optimizer.ckpt is missing" in errors[0]
 
 
-def load_recipe():
-    spec = importlib.util.spec_from_file_location("pretrain_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_demo_writes_to_its_own_folder_not_the_real_runs(tmp_path):
-    recipe = load_recipe()
+    recipe = load_script(RECIPE, "pretrain_recipe")
     mhsa = str(ROOT / "hparams/w2v2_mhsa.yaml")
     _, overrides, _, demo = recipe.load_configuration([mhsa])
     assert demo and overrides["output_folder"] == "results/w2v2_regularMHA_demo/1986"
