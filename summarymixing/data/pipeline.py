@@ -42,8 +42,8 @@ from summarymixing.data.manifest import describe_reason_counts, load_manifests
 
 logger = logging.getLogger(__name__)
 
-# RMS of a float signal in [-1, 1]: 1e-4 is -80 dBFS, below any recording
-# with someone speaking in it (speech is around -20 to -40 dBFS)
+# RMS of a float signal in [-1, 1]: 1e-4 is -80 dBFS, far below recorded
+# speech (typically -20 to -40 dBFS)
 SILENCE_RMS_THRESHOLD = 1e-4
 
 OUTPUT_KEYS = ["id", "sig", "wav", AUDIO_ERROR_KEY]
