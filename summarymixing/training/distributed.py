@@ -87,11 +87,8 @@ def init_process_group(backend: str, timeout_s: float) -> bool:
             timeout=datetime.timedelta(seconds=timeout_s),
         )
     except (RuntimeError, ValueError) as error:
-        raise ProcessGroupError(
-            f"rank {rank} could not join the {backend} process group: "
-            f"{str(error).splitlines()[0]}. {restart_hint()}The last checkpoint "
-            "is kept: the same command resumes from it."
-        ) from error
+        cause = f": {str(error).splitlines()[0]}"
+        raise ProcessGroupError(_join_failure(rank, backend, cause)) from error
     finally:
         watchdog.cancel()
     return True
@@ -99,14 +96,30 @@ def init_process_group(backend: str, timeout_s: float) -> bool:
 
 def _give_up_joining(rank: int, backend: str, timeout_s: float) -> None:
     """End the process (from the watchdog thread) with the joining message."""
-    message = (
-        f"rank {rank} could not join the {backend} process group within "
-        f"{timeout_s:g} s (ddp_timeout_s). {restart_hint()}The last checkpoint is "
-        "kept: the same command resumes from it."
-    )
+    message = _join_failure(rank, backend, f" within {timeout_s:g} s (ddp_timeout_s)")
     logger.error(message)
     print(f"error: {message}", file=sys.stderr, flush=True)
     os._exit(1)  # the main thread is blocked inside the library
+
+
+def _join_failure(rank: int, backend: str, cause: str) -> str:
+    """Say that a process could not join its group, and what to do now."""
+    return (
+        f"rank {rank} could not join the {backend} process group{cause}. "
+        + resume_advice()
+    )
+
+
+def resume_advice() -> str:
+    """Tell the user what to do after a lost or unformed group: hint, resume.
+
+    Example
+    -------
+    >>> resume_advice()
+    'The last checkpoint is kept: the same command resumes from it.'
+    """
+    resume = "The last checkpoint is kept: the same command resumes from it."
+    return restart_hint() + resume
 
 
 def restart_hint() -> str:
@@ -175,8 +188,7 @@ def exit_on_lost_peer() -> Iterator[None]:
         message = (
             f"rank {get_rank() or 0} lost contact with the other processes of the "
             f"job (one of them stopped, or the network failed): "
-            f"{str(error).splitlines()[0][:300]}. {restart_hint()}The last "
-            "checkpoint is kept: the same command resumes from it."
+            f"{str(error).splitlines()[0][:300]}. {resume_advice()}"
         )
         logger.error(message)
         print(f"error: {message}", file=sys.stderr)
