@@ -254,18 +254,14 @@ class BadAudioTracker:
             f"({len(self.skipped)} distinct files"
         )
         line += f": {describe_reason_counts(reasons)})" if reasons else ")"
-        if self.prepared_left_out:
-            count = sum(self.prepared_left_out.values())
-            line += (
-                f"; {count} files left out at preparation "
-                f"({describe_reason_counts(self.prepared_left_out)})"
-            )
-        if self.left_out_by_duration:
-            count = sum(self.left_out_by_duration.values())
-            line += (
-                f"; {count} items left out by the duration limits "
-                f"({describe_reason_counts(self.left_out_by_duration)})"
-            )
+        before_training = [
+            ("files left out at preparation", self.prepared_left_out),
+            ("items left out by the duration limits", self.left_out_by_duration),
+        ]
+        for what, counts in before_training:
+            if counts:
+                total = sum(counts.values())
+                line += f"; {total} {what} ({describe_reason_counts(counts)})"
         return line
 
     @mark_as_saver

@@ -28,6 +28,7 @@ the epoch is restored by ``SaveableDataLoader`` from the checkpoint.
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -176,9 +177,7 @@ def _report_left_out(data: dict[str, dict], low: float, high: float) -> dict:
             reasons[key] = f"longer than {high:g} s"
     for key, reason in reasons.items():  # DEBUG: to log.txt, not the console
         logger.debug("Left out %s (%s): %s", key, data[key].get("wav", ""), reason)
-    counts = {}
-    for reason in reasons.values():
-        counts[reason] = counts.get(reason, 0) + 1
+    counts = dict(Counter(reasons.values()))
     if reasons:
         logger.warning(
             "%d of %d items left out by the duration limits (%s), e.g. %s; each "
