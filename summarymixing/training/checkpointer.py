@@ -136,11 +136,11 @@ class AtomicCheckpointer(Checkpointer):
         >>> sorted(path.name for path in folder.iterdir())
         ['CKPT+older', 'damaged-CKPT+newer']
         """
-        damaged = []
+        damaged, set_aside_before = [], len(self.set_aside)
         for checkpoint in self.find_checkpoints(**find_options):
             problem = self._damage_of(checkpoint)
             if problem is None:
-                if self.set_aside:
+                if len(self.set_aside) > set_aside_before:  # said once, not per call
                     logger.warning("resuming from %s instead", checkpoint.path)
                 return checkpoint
             damaged.append(f"{checkpoint.path.name}: {problem}")
