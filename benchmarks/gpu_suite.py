@@ -162,7 +162,14 @@ def run_suite(args: argparse.Namespace) -> Path:
     return out
 
 
-def write_readme(out, args, slug, sections, skipped, elapsed_s) -> None:
+def write_readme(
+    out: Path,
+    args: argparse.Namespace,
+    slug: str,
+    sections: list[tuple[str, float, str]],
+    skipped: list[str],
+    elapsed_s: float,
+) -> None:
     """Write the suite's README.md: what ran where, every table, what was skipped."""
     device = torch.cuda.get_device_name() if args.device == "cuda" else slug
     lines = [
