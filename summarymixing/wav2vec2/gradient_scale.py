@@ -1,9 +1,15 @@
 """Scale the gradient that flows back through a tensor, leave its value alone.
 
-wav2vec 2.0 (fairseq's ``feature_grad_mult``, 0.1 in its BASE recipe) slows
-down the front-end this way: the losses still see the front-end's output
-exactly, but its parameters learn ten times more slowly than the rest. An
-expression like ``x * s + x.detach() * (1 - s)`` is not exact in floating
+wav2vec 2.0 (fairseq's ``feature_grad_mult``, 0.1 in its BASE recipe) scales
+the front-end's gradient this way: the losses still see the front-end's output
+exactly, and its parameters receive the gradient times the factor. Under
+Adam(W) that does *not* make them learn ten times more slowly: Adam divides
+each parameter's step by the root of its own running squared gradient, so a
+constant factor cancels except against ``eps`` and a global gradient-norm
+clip (measured: 0.1 and 1.0 gave nearly the same features after 1000 demo
+steps, ``benchmarks/measured/pretraining_regime.md``). Only 0 changes
+training, and :class:`~.pretrainer.W2V2Pretrainer` implements 0 as a real
+freeze. An expression like ``x * s + x.detach() * (1 - s)`` is not exact in floating
 point (it moves about a quarter of the values by one ulp); this autograd
 function returns its input unchanged.
 """
@@ -32,8 +38,9 @@ def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     x : torch.Tensor
         Any tensor.
     scale : float
-        Gradient factor: 1 leaves training as it is, 0 freezes everything
-        upstream of ``x``.
+        Gradient factor: 1 leaves training as it is, 0 zeroes the gradient of
+        everything upstream of ``x`` (AdamW still applies weight decay to
+        zero-gradient parameters; turn ``requires_grad`` off to freeze).
 
     Returns
     -------

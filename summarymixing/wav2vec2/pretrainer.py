@@ -51,6 +51,12 @@ class W2V2Pretrainer(nn.Module):
         Temperature of the contrastive logits.
     diversity_weight : float
         Weight of the diversity loss (scaled by the number of masked frames).
+    frontend_grad_scale : float
+        Factor on the gradient that reaches the front-end (fairseq's
+        ``feature_grad_mult``); 1 trains it fully. 0 freezes it: its
+        parameters stop requiring gradients, so AdamW neither moves nor
+        decays them. Any factor in between is nearly cancelled by Adam's
+        per-parameter normalisation (see :mod:`.gradient_scale`).
 
     Example
     -------
@@ -83,6 +89,11 @@ class W2V2Pretrainer(nn.Module):
         frontend_grad_scale: float = 1.0,
     ):
         super().__init__()
+        if not frontend_grad_scale >= 0:
+            raise ValueError(
+                f"frontend_grad_scale must be >= 0 (0 freezes the front-end, 1 "
+                f"trains it fully), got {frontend_grad_scale!r}."
+            )
         latent_dim = encoder_wrapper.input_proj.in_features
         if frontend.out_dim != latent_dim or quantiser.logits_proj.in_features != (
             latent_dim
@@ -110,6 +121,8 @@ class W2V2Pretrainer(nn.Module):
         self.logit_temperature = logit_temperature
         self.diversity_weight = diversity_weight
         self.frontend_grad_scale = frontend_grad_scale
+        if frontend_grad_scale == 0:
+            self.frontend.requires_grad_(False)
 
     def latents(
         self, wavs: torch.Tensor, wav_lens: torch.Tensor
@@ -139,7 +152,7 @@ class W2V2Pretrainer(nn.Module):
                 "frames per utterance. Filter out very short files."
             )
         latents, _, padding_mask = frontend_latents(self.frontend, wavs, wav_lens)
-        if self.training:
+        if self.training and self.frontend_grad_scale > 0:
             latents = scale_gradient(latents, self.frontend_grad_scale)
         return latents, padding_mask
 
