@@ -153,7 +153,7 @@ def bench(monkeypatch: pytest.MonkeyPatch):
     [
         (["--seeds", "0"], "--seeds must be 1 or more, got 0"),
         (["--ablation", "nope"], "unknown ablation 'nope'; valid: summary_dropout, "
-         "layernorm, codebook, mask_prob, lr"),
+         "layernorm, codebook, mask_prob, lr, frontend"),
         (["--label-minutes", "0", "10"], POSITIVE),
         (["--label-minutes", "10", "10"], POSITIVE),
         (["--label-minutes", "5"], "expected 2 arguments"),
