@@ -11,9 +11,11 @@ import torch
 
 from summarymixing.data.audio import write_audio
 from summarymixing.training.quality_monitor import (
+    MonitorReading,
     QualityMonitor,
     labelled_utterances,
     make_quality_monitor,
+    speaker_eer,
 )
 
 SAMPLE_RATE = 16000
@@ -89,8 +91,8 @@ def monitor(tmp_path_factory):
 
 
 def test_the_monitor_tells_informative_features_from_noise(monitor):
-    informative = monitor.evaluate(spectral_encoder, optimizer_step=0)
-    noise = monitor.evaluate(noise_encoder, optimizer_step=1)
+    informative = monitor.evaluate(spectral_encoder, optimizer_step=0).cer
+    noise = monitor.evaluate(noise_encoder, optimizer_step=1).cer
     assert informative < 35.0 < 70.0 < noise
     assert [step for step, _ in monitor.history[-2:]] == [0, 1]
 
@@ -107,13 +109,50 @@ def test_two_readings_of_the_same_features_agree_and_leave_the_rng_alone(monitor
 
 def test_history_survives_a_checkpoint(monitor, tmp_path):
     monitor.history = [(0, 61.0), (100, 55.5)]
+    monitor.speaker_history = [(0, 10.0), (100, 8.0)]
     monitor._save(tmp_path / "monitor.ckpt")
-    monitor.history = []
+    monitor.history, monitor.speaker_history = [], []
     monitor._load(tmp_path / "monitor.ckpt")
     assert monitor.history == [(0, 61.0), (100, 55.5)]
-    assert "beat the untrained encoder" in monitor.verdict()
+    assert monitor.speaker_history == [(0, 10.0), (100, 8.0)]
+    cer_line, speaker_line = monitor.verdict().splitlines()
+    assert "beat the untrained encoder" in cer_line
+    assert "10.0 % before training -> 8.0 % at step 100: better" in speaker_line
     monitor.history = [(0, 50.0), (100, 55.5)]
-    assert "do NOT beat the untrained encoder" in monitor.verdict()
+    monitor.speaker_history = [(0, 10.0), (100, 12.0)]
+    cer_line, speaker_line = monitor.verdict().splitlines()
+    assert "do NOT beat the untrained encoder" in cer_line
+    assert "worse than the untrained encoder" in speaker_line
+
+
+def test_a_checkpoint_from_before_the_speaker_reading_still_loads(monitor, tmp_path):
+    torch.save({"history": [(0, 61.0), (100, 55.5)]}, tmp_path / "old.ckpt")
+    monitor._load(tmp_path / "old.ckpt")
+    assert monitor.speaker_history == [(0, None), (100, None)]
+    assert len(monitor.verdict().splitlines()) == 1
+
+
+def test_the_speaker_reading_tells_voices_apart_and_is_logged(monitor, caplog):
+    eer = speaker_eer(
+        [torch.randn(30, 8) * (1 + k // 6) + 3 - k // 6 * 6 for k in range(12)],
+        ["11"] * 6 + ["22"] * 6,
+    )
+    assert eer == 0.0
+    chance = speaker_eer(
+        [
+            torch.randn(30, 3, generator=torch.Generator().manual_seed(k))
+            for k in range(40)
+        ],
+        [str(k % 2) for k in range(40)],
+    )
+    assert 25.0 < chance < 75.0
+    with caplog.at_level("INFO"):
+        reading = monitor.evaluate(spectral_encoder, optimizer_step=7)
+    assert isinstance(reading, MonitorReading)
+    assert reading.speaker_eer is not None and 0.0 <= reading.speaker_eer <= 100.0
+    assert monitor.speaker_history[-1] == (7, reading.speaker_eer)
+    assert f"speaker EER {reading.speaker_eer:.1f} %" in caplog.text
+    assert reading.as_record()["monitor_speaker_eer"] == reading.speaker_eer
 
 
 def test_utterances_are_taken_from_every_speaker_in_turn(tmp_path):

@@ -141,8 +141,8 @@ class PretrainBrain(sb.Brain):
             output = pretrainer.encoder_wrapper(latents, padding)
             return [state.cpu() for state in output.hidden_states], padding.cpu()
 
-        cer = self.quality_monitor.evaluate(encode, self.optimizer_step)
-        self.step_log.record("monitor", self.optimizer_step, monitor_cer=cer)
+        reading = self.quality_monitor.evaluate(encode, self.optimizer_step)
+        self.step_log.record("monitor", self.optimizer_step, **reading.as_record())
         pretrainer.train(was_training)
 
     def _forward_backward(self, batch) -> None:

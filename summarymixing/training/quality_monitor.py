@@ -13,7 +13,14 @@ untrained encoder's value, the baseline every later value is compared with):
 2. a small BiLSTM-CTC probe over characters is trained on those cached
    features for a fixed number of steps, always from the same initial weights
    and in the same order, so that two readings differ only by the features;
-3. its greedy CER on held-out speakers is the reading (lower is better).
+3. its greedy CER on held-out speakers is the reading (lower is better);
+4. beside it, with no training at all, a speaker reading: each utterance's
+   features are mean- and standard-deviation-pooled over its frames, every
+   dimension is standardised over the utterances, and every pair of
+   utterances (training and held-out ones) is scored by cosine similarity;
+   the equal error rate of same-speaker against other-speaker pairs is the
+   speaker EER (lower is better). Pre-training that discards who speaks
+   shows here first (measured: ``benchmarks/measured/pretraining_regime.md``).
 
 Everything runs on the main process with the random streams of the run forked
 (:func:`torch.random.fork_rng`), so that monitoring does not change the run.
@@ -28,6 +35,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -37,6 +45,7 @@ from speechbrain.utils.checkpoints import (
     register_checkpoint_hooks,
 )
 from speechbrain.utils.edit_distance import accumulatable_wer_stats
+from speechbrain.utils.metric_stats import EER
 from torch import nn
 
 from summarymixing.data.audio import load_audio
@@ -167,6 +176,109 @@ def character_error_rate(
     return float(stats["WER"])
 
 
+def speaker_of(path: Path) -> str:
+    """Speaker of a LibriSpeech file: the first field of its name.
+
+    Example
+    -------
+    >>> speaker_of(Path("dev-clean/84/121123/84-121123-0000.flac"))
+    '84'
+    """
+    return path.name.split("-")[0]
+
+
+def pooled_statistics(features: list[torch.Tensor]) -> torch.Tensor:
+    """Mean and standard deviation of each utterance's frames, standardised.
+
+    Arguments
+    ---------
+    features : list of torch.Tensor
+        ``(frames, dim)`` per utterance.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(utterances, 2 * dim)``: each column standardised over utterances,
+        so that no dimension dominates a cosine by its scale.
+
+    Example
+    -------
+    >>> pooled = pooled_statistics([torch.randn(5, 3) for _ in range(4)])
+    >>> pooled.shape, bool(pooled.mean(dim=0).abs().max() < 1e-5)
+    (torch.Size([4, 6]), True)
+    """
+    pooled = torch.stack(
+        [
+            torch.cat([utterance.mean(dim=0), utterance.std(dim=0, correction=0)])
+            for utterance in features
+        ]
+    )
+    centred = pooled - pooled.mean(dim=0)
+    return centred / centred.std(dim=0, correction=0).clamp_min(1e-8)
+
+
+def speaker_eer(features: list[torch.Tensor], speakers: list[str]) -> float | None:
+    """EER (percent) of cosine scores of pooled features, over every pair.
+
+    Arguments
+    ---------
+    features : list of torch.Tensor
+        ``(frames, dim)`` per utterance.
+    speakers : list of str
+        Speaker of each utterance.
+
+    Returns
+    -------
+    float or None
+        None when there are no same-speaker or no other-speaker pairs.
+
+    Example
+    -------
+    >>> voices = [torch.randn(20, 4) + 3 * (k % 2) for k in range(8)]
+    >>> speaker_eer(voices, ["a", "b"] * 4)
+    0.0
+    >>> speaker_eer(voices[:2], ["a", "b"]) is None
+    True
+    """
+    pooled = nn.functional.normalize(pooled_statistics(features), dim=-1)
+    scores = pooled @ pooled.T
+    index = {speaker: k for k, speaker in enumerate(dict.fromkeys(speakers))}
+    labels = torch.tensor([index[speaker] for speaker in speakers])
+    same = labels[:, None] == labels[None, :]
+    upper = torch.ones_like(same).triu(diagonal=1)
+    positive, negative = scores[same & upper], scores[~same & upper]
+    if not len(positive) or not len(negative):
+        return None
+    return 100.0 * float(EER(positive, negative)[0])
+
+
+@dataclass(frozen=True)
+class MonitorReading:
+    """One reading of the quality monitor.
+
+    Attributes
+    ----------
+    cer : float
+        Greedy CER (percent) of the small CTC probe on held-out speakers.
+    speaker_eer : float or None
+        Speaker EER (percent) of pooled features, no training; None when the
+        utterances do not give both kinds of pairs.
+    """
+
+    cer: float
+    speaker_eer: float | None
+
+    def as_record(self) -> dict[str, float | None]:
+        """Return the step-log fields of this reading.
+
+        Example
+        -------
+        >>> MonitorReading(50.0, 12.5).as_record()
+        {'monitor_cer': 50.0, 'monitor_speaker_eer': 12.5}
+        """
+        return {"monitor_cer": self.cer, "monitor_speaker_eer": self.speaker_eer}
+
+
 @register_checkpoint_hooks
 class QualityMonitor:
     """Train a small CTC probe on frozen features; keep the CER of each reading.
@@ -207,10 +319,10 @@ class QualityMonitor:
     >>> monitor = QualityMonitor(root, probe_steps=3, hidden_size=4)
     >>> encode = lambda wavs, lens: ([wavs.unfold(1, 320, 320)], torch.zeros(
     ...     len(wavs), wavs.shape[1] // 320, dtype=torch.bool))
-    >>> monitor.evaluate(encode, optimizer_step=0) >= 0.0
+    >>> monitor.evaluate(encode, optimizer_step=0).cer >= 0.0
     True
-    >>> monitor.history[0][0]
-    0
+    >>> monitor.history[0][0], monitor.speaker_history
+    (0, [(0, None)])
     """
 
     def __init__(
@@ -239,6 +351,7 @@ class QualityMonitor:
         self.test_waves = [load_audio(path, sample_rate) for path, _ in test]
         self.train_texts = [text for _, text in train]
         self.test_texts = [text for _, text in test]
+        self.speakers = [speaker_of(path) for path, _ in train + test]
         characters = sorted({char for text in self.train_texts for char in text})
         self.vocab = {char: index + 1 for index, char in enumerate(characters)}
         self.probe_steps = probe_steps
@@ -247,6 +360,7 @@ class QualityMonitor:
         self.batch_size = batch_size
         self.seed = seed
         self.history: list[tuple[int, float]] = []
+        self.speaker_history: list[tuple[int, float | None]] = []
 
     @property
     def seconds_of_speech(self) -> float:
@@ -300,8 +414,8 @@ class QualityMonitor:
             optimizer.step()
         return probe.eval()
 
-    def evaluate(self, encode: Encode, optimizer_step: int) -> float:
-        """Read the features of ``encode`` now; log, keep and return the CER.
+    def evaluate(self, encode: Encode, optimizer_step: int) -> MonitorReading:
+        """Read the features of ``encode`` now; log, keep and return the reading.
 
         Arguments
         ---------
@@ -313,8 +427,8 @@ class QualityMonitor:
 
         Returns
         -------
-        float
-            CER in percent on the test utterances.
+        MonitorReading
+            CER on the test utterances and speaker EER over all of them.
         """
         started = time.perf_counter()
         with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -323,18 +437,29 @@ class QualityMonitor:
         with torch.random.fork_rng(devices=[]):
             probe = self.train_probe(train)
         cer = character_error_rate(test, self.test_texts, probe, self.vocab)
+        eer = speaker_eer(train + test, self.speakers)
         self.history.append((optimizer_step, cer))
+        self.speaker_history.append((optimizer_step, eer))
         baseline = self.history[0]
         logger.info(
             "quality monitor | step %d | CER %.1f %% (before training: %.1f %% at "
-            "step %d) | %.0f s",
+            "step %d)%s | %.0f s",
             optimizer_step,
             cer,
             baseline[1],
             baseline[0],
+            self._speaker_part(),
             time.perf_counter() - started,
         )
-        return cer
+        return MonitorReading(cer, eer)
+
+    def _speaker_part(self) -> str:
+        """`` | speaker EER x % (before training: y %)``, or "" without one."""
+        eer, first = self.speaker_history[-1][1], self.speaker_history[0][1]
+        if eer is None:
+            return ""
+        before = "" if first is None else f" (before training: {first:.1f} %)"
+        return f" | speaker EER {eer:.1f} %{before}"
 
     def verdict(self) -> str | None:
         """Say in one line whether the features beat the untrained encoder's.
@@ -343,8 +468,10 @@ class QualityMonitor:
         -------
         >>> monitor = QualityMonitor.__new__(QualityMonitor)
         >>> monitor.history = [(0, 60.0), (100, 50.0)]
-        >>> monitor.verdict()
-        'Quality monitor (CER of a small CTC probe on frozen features): 60.0 % before training (step 0) -> 50.0 % at step 100: the features beat the untrained encoder'
+        >>> monitor.speaker_history = [(0, 10.0), (100, 20.0)]
+        >>> print(monitor.verdict())
+        Quality monitor (CER of a small CTC probe on frozen features): 60.0 % before training (step 0) -> 50.0 % at step 100: the features beat the untrained encoder
+        Speaker EER of pooled frozen features (no training): 10.0 % before training -> 20.0 % at step 100: worse than the untrained encoder
         """  # noqa: E501
         if len(self.history) < 2 or self.history[0][0] != 0:
             return None
@@ -354,20 +481,36 @@ class QualityMonitor:
             if last < first
             else "the features do NOT beat the untrained encoder"
         )
-        return (
+        lines = [
             "Quality monitor (CER of a small CTC probe on frozen features): "
             f"{first:.1f} % before training (step 0) -> {last:.1f} % at step {step}: "
             f"{outcome}"
-        )
+        ]
+        eer_first, eer_last = self.speaker_history[0][1], self.speaker_history[-1][1]
+        if eer_first is not None and eer_last is not None:
+            better = "better than" if eer_last < eer_first else "worse than"
+            lines.append(
+                "Speaker EER of pooled frozen features (no training): "
+                f"{eer_first:.1f} % before training -> {eer_last:.1f} % at step "
+                f"{step}: {better} the untrained encoder"
+            )
+        return "\n".join(lines)
 
     @mark_as_saver
     def _save(self, path: str | Path) -> None:
-        torch.save({"history": self.history}, path)
+        torch.save(
+            {"history": self.history, "speaker_history": self.speaker_history}, path
+        )
 
     @mark_as_loader
     def _load(self, path: str | Path, end_of_epoch: bool = False) -> None:
         del end_of_epoch
-        self.history = [tuple(item) for item in torch.load(path)["history"]]
+        state = torch.load(path)
+        self.history = [tuple(item) for item in state["history"]]
+        # Checkpoints written before the speaker reading existed have none.
+        self.speaker_history = [
+            tuple(item) for item in state.get("speaker_history", [])
+        ] or [(step, None) for step, _ in self.history]
 
 
 def make_quality_monitor(hparams: dict) -> QualityMonitor | None:
