@@ -33,6 +33,7 @@ PANELS = (
     ("step", "loss", "training loss (moving mean)"),
     ("valid", "loss", "dev-clean loss"),
     ("monitor", "monitor_cer", "quality monitor CER (%)"),
+    ("monitor", "monitor_speaker_eer", "quality monitor speaker EER (%)"),
 )
 
 
@@ -50,8 +51,8 @@ def smoothed(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
 
 
 def plot_curves(study: Study, path: Path) -> None:
-    """Training loss, dev-clean loss and monitor CER against the step."""
-    figure, axes = pyplot.subplots(1, len(PANELS), figsize=(15, 4))
+    """Training loss, dev-clean loss, monitor CER and EER against the step."""
+    figure, axes = pyplot.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4))
     for index, upstream in enumerate(study.pretrained):
         color = f"C{index}"
         for axis, (kind, name, _) in zip(axes, PANELS, strict=True):

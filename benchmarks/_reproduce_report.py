@@ -75,8 +75,9 @@ def pretraining_table(study: Study) -> str:
     """Markdown: size and final statistics of each model, mean over seeds."""
     lines = [
         "| model | parameters (M) | steps | loss (last 10%) | accuracy (last 10%) "
-        "| dev-clean loss (last) | monitor CER, step 0 (%) | monitor CER, last (%) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| dev-clean loss (last) | monitor CER, step 0 (%) | monitor CER, last (%) "
+        "| monitor speaker EER, step 0 (%) | monitor speaker EER, last (%) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for upstream in study.pretrained:
         folders = [study.pretrain_folder(upstream, seed) for seed in study.seeds]
@@ -85,7 +86,8 @@ def pretraining_table(study: Study) -> str:
         cells = [stat_text([c.get("parameters_m") for c in costs], ".2f")]
         for name, spec in (("steps", ".0f"), ("loss", ".3f"), ("accuracy", ".3f"),
                            ("valid_loss", ".3f"), ("monitor_first", ".1f"),
-                           ("monitor_last", ".1f")):  # fmt: skip
+                           ("monitor_last", ".1f"), ("monitor_eer_first", ".1f"),
+                           ("monitor_eer_last", ".1f")):  # fmt: skip
             cells.append(stat_text([n[name] for n in numbers], spec))
         lines.append(f"| {upstream.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -199,7 +201,8 @@ def write_report(
         "## Pre-training",
         "Training loss and accuracy: mean over the last 10% of the steps; "
         "dev-clean: the last validation; monitor: the quality monitor's CER of a "
-        "small CTC probe on frozen features (step 0 = untrained).",
+        "small CTC probe on frozen features and its speaker EER (cosine scores of "
+        "pooled frozen features, no training) (step 0 = untrained).",
         pretraining_table(study),
         "![curves](curves.png)",
         "## Cost",

@@ -222,6 +222,7 @@ def pretraining_numbers(folder: Path) -> dict[str, float | None]:
     kinds = read_steps(folder)
     steps, valid, monitor = kinds["step"], kinds["valid"], kinds["monitor"]
     cer = curve(monitor, "monitor_cer")
+    eer = curve(monitor, "monitor_speaker_eer")
     return {
         "steps": float(steps[-1]["step"]) if steps else None,
         "loss": tail_mean(curve(steps, "loss")),
@@ -229,6 +230,8 @@ def pretraining_numbers(folder: Path) -> dict[str, float | None]:
         "valid_loss": curve(valid, "loss")[-1][1] if curve(valid, "loss") else None,
         "monitor_first": cer[0][1] if cer else None,
         "monitor_last": cer[-1][1] if len(cer) > 1 else None,
+        "monitor_eer_first": eer[0][1] if eer else None,
+        "monitor_eer_last": eer[-1][1] if len(eer) > 1 else None,
     }
 
 

@@ -355,13 +355,20 @@ def test_summaries_and_verdicts_on_hand_made_numbers(bench):
 
 def _write_pretraining(folder, losses, seconds_per_step=0.5):
     folder.mkdir(parents=True, exist_ok=True)
-    records = [{"kind": "monitor", "step": 0, "monitor_cer": 60.0}]
+    records = [
+        {"kind": "monitor", "step": 0, "monitor_cer": 60.0, "monitor_speaker_eer": 9.0}
+    ]
     records += [{"kind": "step", "step": s, "loss": v, "accuracy": 0.1 * s}
                 for s, v in enumerate(losses, start=1)]  # fmt: skip
     last = len(losses)
     records += [
         {"kind": "valid", "step": last, "loss": losses[-1] + 0.1},
-        {"kind": "monitor", "step": last, "monitor_cer": 50.0},
+        {
+            "kind": "monitor",
+            "step": last,
+            "monitor_cer": 50.0,
+            "monitor_speaker_eer": 12.0,
+        },
     ]
     (folder / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     stamp = time.mktime(time.strptime("2026-01-31 12:00:00", "%Y-%m-%d %H:%M:%S"))
@@ -462,6 +469,10 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
         "SummaryMixing within one std of MHSA or better (librispeech CER, 1 min "
         "labels): not judged (needs 2 seeds or more: SummaryMixing 2, MHSA 1)" in text
     )
+    assert "monitor speaker EER, step 0 (%) | monitor speaker EER, last (%) |" in text
+    assert (
+        "| 60.0 ± 0.0 (2) | 50.0 ± 0.0 (2) | 9.0 ± 0.0 (2) | 12.0 ± 0.0 (2) |" in text
+    )
     assert "- fbank voxceleb1/xvector, 2 min, seed 1987: failed" in text
     assert "- MHSA librispeech/bilstm, 1 min, seed 1987: missing" in text
     assert "the budget exceeds the corpus: all of it is used" in text
@@ -494,6 +505,10 @@ def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
     assert all(r["status"] == "done" and r["value"] for r in rows)
     with (out / "summary.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 4 * 2 * 2 * 2
+    steps = out / "seed-1986" / "pretrain" / "SummaryMixing" / "steps.jsonl"
+    readings = [json.loads(line) for line in steps.read_text().splitlines()]
+    eers = [r["monitor_speaker_eer"] for r in readings if r["kind"] == "monitor"]
+    assert len(eers) >= 2 and all(0.0 <= eer <= 100.0 for eer in eers)
     finished = sorted(out.glob("seed-*/**/result.json")) + sorted(
         out.glob("seed-*/pretrain/*/reproduce.json")
     )
