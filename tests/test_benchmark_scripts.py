@@ -15,6 +15,7 @@ import pytest
 
 from summarymixing.data.manifest import read_manifest
 from summarymixing.data.synthetic import CORPORA
+from summarymixing.export.baselines import export_fbank_baseline, export_untrained
 from summarymixing.mp3s.prepare_voxceleb import read_trials
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -520,3 +521,36 @@ def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
         second.stdout
     )
     assert [path.stat().st_mtime_ns for path in finished] == stamps
+
+
+TINY_SM = {
+    "latent_dim": 16, "d_model": 32, "num_layers": 2, "d_ffn": 64, "nhead": 2,
+    "local_proj_hid_dim": [32], "local_proj_out_dim": 32, "summary_hid_dim": [32],
+    "summary_out_dim": 32, "target_dim": 16,
+}  # fmt: skip
+
+
+def test_layer_speaker_eer_reads_every_layer_of_every_encoder(
+    bench, tiny_corpora, tmp_path, capsys
+):
+    untrained = export_untrained(
+        tmp_path / "u", ROOT / "hparams" / "w2v2_summarymixing.yaml", TINY_SM, seed=3
+    )
+    fbank = export_fbank_baseline(tmp_path / "f")
+    script = bench("layer_speaker_eer")
+    voxceleb = tiny_corpora / CORPORA["voxceleb1"]
+    out = tmp_path / "out"
+    argv = [f"untrained={untrained}", f"fbank={fbank}", "--voxceleb", str(voxceleb)]
+    assert script.main([*argv, "--out", str(out)]) == 0
+    with (out / "layer_speaker_eer.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["encoder"] for row in rows] == ["untrained", "fbank"]
+    assert list(rows[0]) == ["encoder", "latent", "h0", "h1", "h2"]
+    assert rows[1]["latent"] == "" and rows[1]["h1"] == ""
+    for row in rows:
+        values = [float(v) for k, v in row.items() if k != "encoder" and v != ""]
+        assert values and all(0.0 <= value <= 100.0 for value in values)
+    assert (out / "layer_speaker_eer.png").stat().st_size > 0
+    assert "untrained: latent " in capsys.readouterr().out
+    assert script.main([str(untrained), "--voxceleb", str(tmp_path / "nope")]) == 2
+    assert "--voxceleb must be a VoxCeleb1 root" in capsys.readouterr().err
