@@ -15,6 +15,15 @@ Two comparisons, at the paper's size by default (12 layers, d 768, FFN 3072,
   and convolution modules, identical in every configuration, remain. Its ratio
   to SDPA is the best any replacement of attention could reach here.
 
+Beside each encoder, its *matmul floor* (``_matmul_floor.py``): the matrix
+products of its step (forward and backward ``mm``/``addmm``/``bmm``/
+``baddbmm`` and pointwise convolutions), recorded once at each length and
+replayed alone at the same shapes, timed in the same round-robin as the
+encoders; ``vs floor`` is the encoder's time over it, i.e. how much of the
+step is not matrix products. A fused SDPA kernel is one opaque op, so its
+products are not in SDPA's (and RoPEMHA's) floor; compiled encoders share the
+products, hence the floor, of their eager twin.
+
 Configurations are timed alternately (round-robin inside every repeat, the
 starting configuration rotating) so that machine noise hits all of them alike;
 the median over repeats is reported. Peak memory is CUDA's
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import multiprocessing
 import statistics
 import time
@@ -42,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from _matmul_floor import ProductReplay, record_products
 from _timing import (
     fmt,
     peak_resident_mib,
@@ -83,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--parts", nargs="+", choices=["layer", "encoder"],
                         default=["layer", "encoder"])  # fmt: skip
     parser.add_argument("--no-memory", action="store_true", help="skip memory")
+    parser.add_argument("--no-matmul-floor", action="store_true",
+                        help="skip the matmul floors")  # fmt: skip
     parser.add_argument(
         "--compiled", nargs="*", default=[], choices=ENCODER_MIXERS, metavar="MIXER",
         help="also time these encoders under torch.compile (compiled in the "
@@ -201,23 +214,21 @@ def step(
 
 
 def time_round_robin(
-    cases: list[Case],
-    models: list[nn.Module],
-    x: torch.Tensor,
+    runs: list[Callable[[], None]],
     args: argparse.Namespace,
     repeats: int,
 ) -> tuple[list[list[float]], list[float | None]]:
-    """Seconds per step of every case (alternating), and CUDA peak MiB."""
-    times: list[list[float]] = [[] for _ in cases]
-    peaks: list[float | None] = [None] * len(cases)
+    """Seconds per call of every run (alternating), and CUDA peak MiB."""
+    times: list[list[float]] = [[] for _ in runs]
+    peaks: list[float | None] = [None] * len(runs)
     for repeat in range(args.warmup + repeats):
-        for index in rotation(repeat, len(cases)):
+        for index in rotation(repeat, len(runs)):
             if args.device == "cuda":
                 torch.cuda.reset_peak_memory_stats()
                 before = torch.cuda.memory_allocated()
             synchronize(args.device)
             tic = time.perf_counter()
-            step(cases[index], models[index], x, args)
+            runs[index]()
             synchronize(args.device)
             if repeat >= args.warmup:
                 times[index].append(time.perf_counter() - tic)
@@ -273,6 +284,43 @@ def check_plain_formula(args: argparse.Namespace) -> None:
         torch.testing.assert_close(PlainSummaryMixing(layer)(x), layer(x))
 
 
+def name_index(cases: list[Case], name: str) -> int:
+    """Index of the case called ``name``."""
+    return next(i for i, case in enumerate(cases) if case.name == name)
+
+
+def matmul_floors(
+    cases: list[Case], models: list[nn.Module], x: torch.Tensor,
+    args: argparse.Namespace,
+) -> dict[int, ProductReplay]:  # fmt: skip
+    """Case index -> the replay of its step's matrix products (eager encoders)."""
+    floors = {}
+    for index, case in enumerate(cases):
+        if case.part == "encoder" and not case.name.endswith(" compiled"):
+            record = functools.partial(step, case, models[index], x, args)
+            floors[index] = ProductReplay(record_products(record))
+    return floors
+
+
+def floor_columns(
+    case: Case,
+    cases: list[Case],
+    floors: dict[int, ProductReplay],
+    floor_times: dict[str, list[float]],
+    case_times: list[float],
+) -> dict[str, float | None]:
+    """``products_gflop``, ``floor_s`` and ``vs_floor`` of one row (or None)."""
+    eager = case.name.removesuffix(" compiled")
+    if case.part != "encoder" or eager not in floor_times:
+        return {"products_gflop": None, "floor_s": None, "vs_floor": None}
+    floor_s = statistics.median(floor_times[eager])
+    return {
+        "products_gflop": floors[name_index(cases, eager)].flops() / 1e9,
+        "floor_s": floor_s,
+        "vs_floor": statistics.median(case_times) / floor_s,
+    }
+
+
 def measure(args: argparse.Namespace) -> list[dict]:
     torch.manual_seed(0)
     if "layer" in args.parts:
@@ -283,16 +331,21 @@ def measure(args: argparse.Namespace) -> list[dict]:
     for seconds in args.lengths_s:
         frames = int(round(seconds * FRAMES_PER_SECOND))
         x = torch.randn(args.batch_size, frames, args.d_model, device=args.device)
-        times, peaks = [], []
+        floors = {} if args.no_matmul_floor else matmul_floors(cases, models, x, args)
+        times, peaks, floor_times = [], [], {}
         for part in dict.fromkeys(case.part for case in cases):
             indices = [i for i, case in enumerate(cases) if case.part == part]
             repeats = args.layer_repeats if part == "layer" else args.repeats
-            part_times, part_peaks = time_round_robin(
-                [cases[i] for i in indices], [models[i] for i in indices], x, args,
-                repeats,
-            )  # fmt: skip
-            times += part_times
-            peaks += part_peaks
+            runs = [functools.partial(step, cases[i], models[i], x, args)
+                    for i in indices]  # fmt: skip
+            floor_names = [cases[i].name for i in indices if i in floors]
+            runs += [floors[name_index(cases, name)] for name in floor_names]
+            part_times, part_peaks = time_round_robin(runs, args, repeats)
+            times += part_times[: len(indices)]
+            peaks += part_peaks[: len(indices)]
+            floor_times.update(
+                zip(floor_names, part_times[len(indices) :], strict=True)
+            )
         for case, case_times, peak in zip(cases, times, peaks, strict=True):
             if peak is None and args.device == "cpu" and not args.no_memory:
                 peak = cpu_peak_mib(case, frames, args)
@@ -300,6 +353,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
                 "part": case.part, "config": case.name, "length_s": seconds,
                 "frames": frames, "median_s": statistics.median(case_times),
                 "min_s": min(case_times), "peak_mib": peak,
+                **floor_columns(case, cases, floors, floor_times, case_times),
             })  # fmt: skip
         print(f"measured {seconds:g} s ({frames} frames)", flush=True)
     for row in rows:
@@ -322,8 +376,9 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
           f"median of {args.layer_repeats} (layer) and {args.repeats} (encoder) "
           f"alternating repeats; memory = {memory}")  # fmt: skip
     header = "| part | config | length (s) | frames | time (s) | vs SDPA "
-    header += "| vs regularMHA | vs RelPosMHAXL | vs plain | vs eager | peak MiB |"
-    print(header + "\n|" + "---|" * 11)
+    header += "| vs regularMHA | vs RelPosMHAXL | vs plain | vs eager | peak MiB "
+    header += "| products (GFLOP) | matmul floor (s) | vs floor |"
+    print(header + "\n|" + "---|" * 14)
     for row in rows:
         cells = [
             row["part"],
@@ -343,6 +398,8 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
             )
         ]
         cells.append(fmt(row["peak_mib"], ".0f"))
+        cells += [fmt(row["products_gflop"], ".1f"), fmt(row["floor_s"], ".3f"),
+                  fmt(row["vs_floor"], ".2f")]  # fmt: skip
         print("| " + " | ".join(cells) + " |")  # fmt: skip
     for row in rows:
         if row["config"] == NO_MIXER and row["vs_SDPA"] is not None:

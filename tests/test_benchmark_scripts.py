@@ -48,9 +48,23 @@ def test_encoder_speed_writes_every_configuration(encoder_speed, tmp_path, capsy
     assert all(float(row["median_s"]) > 0 for row in rows)
     encoder_rows = [row for row in rows if row["part"] == "encoder"]
     assert all(float(row["vs_SDPA"]) > 0 for row in encoder_rows)
+    for row in encoder_rows:
+        assert float(row["products_gflop"]) > 0 and float(row["floor_s"]) > 0
+        assert float(row["vs_floor"]) == pytest.approx(
+            float(row["median_s"]) / float(row["floor_s"])
+        )
+    assert all(row["floor_s"] == "" for row in rows if row["part"] == "layer")
+    gflop = {(r["config"], r["frames"]): float(r["products_gflop"])
+             for r in encoder_rows}  # fmt: skip
+    # regularMHA multiplies everything SDPA's floor holds plus the T x T
+    # products that the fused kernel hides; the bare encoder has the fewest.
+    for frames in ("10", "20"):
+        assert gflop["regularMHA", frames] > gflop["SDPA", frames]
+        assert gflop[encoder_speed.NO_MIXER, frames] < gflop["SDPA", frames]
     assert out.with_suffix(".png").stat().st_size > 0
     printed = capsys.readouterr().out
     assert "| vs SDPA |" in printed and "x SDPA's time" in printed
+    assert "| matmul floor (s) | vs floor |" in printed
 
 
 @pytest.mark.slow
@@ -68,6 +82,7 @@ def test_encoder_speed_times_compiled_encoders_beside_eager(
         rows = {row["config"]: row for row in csv.DictReader(handle)}
     assert float(rows["SDPA compiled"]["vs_eager"]) > 0
     assert rows["SDPA"]["vs_eager"] == ""  # only compiled rows have one
+    assert rows["SDPA compiled"]["floor_s"] == rows["SDPA"]["floor_s"] != ""
     with pytest.raises(SystemExit, match="--compiled needs --warmup 1"):
         encoder_speed.main(["--compiled", "SDPA", "--warmup", "0"])
 
