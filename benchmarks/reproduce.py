@@ -120,9 +120,7 @@ ABLATIONS = {
     "codebook": Ablation("codebook_size", DEMO_KEYS["codebook_size"], 320),
     "mask_prob": Ablation("mask_prob", 0.65, 0.5),
     "lr": Ablation("lr", DEMO_KEYS["lr"], 3 * DEMO_KEYS["lr"]),
-    "frontend": Ablation(
-        "frontend_grad_scale", DEMO_KEYS["frontend_grad_scale"], 1.0
-    ),
+    "frontend": Ablation("frontend_grad_scale", DEMO_KEYS["frontend_grad_scale"], 1.0),
 }
 """``--ablation`` name -> the SummaryMixing YAML key, its default, its alternative."""
 ASR_SPLITS = ("train-clean-100", "dev-clean", "test-clean")

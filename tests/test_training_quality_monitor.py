@@ -122,7 +122,7 @@ def test_history_survives_a_checkpoint(monitor, tmp_path):
     monitor.speaker_history = [(0, 10.0), (100, 12.0)]
     cer_line, speaker_line = monitor.verdict().splitlines()
     assert "do NOT beat the untrained encoder" in cer_line
-    assert "worse than the untrained encoder" in speaker_line
+    assert "no better than the untrained encoder" in speaker_line
 
 
 def test_a_checkpoint_from_before_the_speaker_reading_still_loads(monitor, tmp_path):

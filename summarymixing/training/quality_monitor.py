@@ -462,7 +462,7 @@ class QualityMonitor:
         return f" | speaker EER {eer:.1f} %{before}"
 
     def verdict(self) -> str | None:
-        """Say in one line whether the features beat the untrained encoder's.
+        """Say, one line per reading, whether the features beat the untrained encoder's.
 
         Example
         -------
@@ -471,7 +471,7 @@ class QualityMonitor:
         >>> monitor.speaker_history = [(0, 10.0), (100, 20.0)]
         >>> print(monitor.verdict())
         Quality monitor (CER of a small CTC probe on frozen features): 60.0 % before training (step 0) -> 50.0 % at step 100: the features beat the untrained encoder
-        Speaker EER of pooled frozen features (no training): 10.0 % before training -> 20.0 % at step 100: worse than the untrained encoder
+        Speaker EER of pooled frozen features (no training): 10.0 % before training -> 20.0 % at step 100: no better than the untrained encoder
         """  # noqa: E501
         if len(self.history) < 2 or self.history[0][0] != 0:
             return None
@@ -488,7 +488,7 @@ class QualityMonitor:
         ]
         eer_first, eer_last = self.speaker_history[0][1], self.speaker_history[-1][1]
         if eer_first is not None and eer_last is not None:
-            better = "better than" if eer_last < eer_first else "worse than"
+            better = "better than" if eer_last < eer_first else "no better than"
             lines.append(
                 "Speaker EER of pooled frozen features (no training): "
                 f"{eer_first:.1f} % before training -> {eer_last:.1f} % at step "
