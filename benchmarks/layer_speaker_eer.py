@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 from matplotlib import pyplot
+from speechbrain.utils.data_utils import batch_pad_right
 
 from summarymixing.data.audio import load_audio
 from summarymixing.export import load_encoder
@@ -107,11 +108,7 @@ def layer_features(
     with torch.no_grad():
         for start in range(0, len(waves), BATCH):
             batch = waves[start : start + BATCH]
-            longest = max(len(wave) for wave in batch)
-            wavs = torch.zeros(len(batch), longest)
-            for row, wave in enumerate(batch):
-                wavs[row, : len(wave)] = wave
-            lengths = torch.tensor([len(wave) / longest for wave in batch])
+            wavs, lengths = batch_pad_right(batch)
             captured.clear()
             states, padding = model(wavs, lengths)
             named = {f"h{k}": state for k, state in enumerate(states)}

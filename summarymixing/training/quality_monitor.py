@@ -44,6 +44,7 @@ from speechbrain.utils.checkpoints import (
     mark_as_saver,
     register_checkpoint_hooks,
 )
+from speechbrain.utils.data_utils import batch_pad_right
 from speechbrain.utils.edit_distance import accumulatable_wer_stats
 from speechbrain.utils.metric_stats import EER
 from torch import nn
@@ -372,11 +373,7 @@ class QualityMonitor:
         features = []
         for start in range(0, len(waves), self.batch_size):
             batch = waves[start : start + self.batch_size]
-            longest = max(len(wave) for wave in batch)
-            wavs = torch.zeros(len(batch), longest)
-            for row, wave in enumerate(batch):
-                wavs[row, : len(wave)] = wave
-            lengths = torch.tensor([len(wave) / longest for wave in batch])
+            wavs, lengths = batch_pad_right(batch)
             hidden_states, padding = encode(wavs, lengths)
             mean = torch.stack([state.float() for state in hidden_states]).mean(dim=0)
             for row in range(len(batch)):
