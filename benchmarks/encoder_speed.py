@@ -284,28 +284,22 @@ def check_plain_formula(args: argparse.Namespace) -> None:
         torch.testing.assert_close(PlainSummaryMixing(layer)(x), layer(x))
 
 
-def name_index(cases: list[Case], name: str) -> int:
-    """Index of the case called ``name``."""
-    return next(i for i, case in enumerate(cases) if case.name == name)
-
-
 def matmul_floors(
     cases: list[Case], models: list[nn.Module], x: torch.Tensor,
     args: argparse.Namespace,
-) -> dict[int, ProductReplay]:  # fmt: skip
-    """Case index -> the replay of its step's matrix products (eager encoders)."""
+) -> dict[str, ProductReplay]:  # fmt: skip
+    """Case name -> the replay of its step's matrix products (eager encoders)."""
     floors = {}
-    for index, case in enumerate(cases):
+    for case, model in zip(cases, models, strict=True):
         if case.part == "encoder" and not case.name.endswith(" compiled"):
-            record = functools.partial(step, case, models[index], x, args)
-            floors[index] = ProductReplay(record_products(record))
+            record = functools.partial(step, case, model, x, args)
+            floors[case.name] = ProductReplay(record_products(record))
     return floors
 
 
 def floor_columns(
     case: Case,
-    cases: list[Case],
-    floors: dict[int, ProductReplay],
+    floors: dict[str, ProductReplay],
     floor_times: dict[str, list[float]],
     case_times: list[float],
 ) -> dict[str, float | None]:
@@ -315,7 +309,7 @@ def floor_columns(
         return {"products_gflop": None, "floor_s": None, "vs_floor": None}
     floor_s = statistics.median(floor_times[eager])
     return {
-        "products_gflop": floors[name_index(cases, eager)].flops() / 1e9,
+        "products_gflop": floors[eager].flops() / 1e9,
         "floor_s": floor_s,
         "vs_floor": statistics.median(case_times) / floor_s,
     }
@@ -338,8 +332,8 @@ def measure(args: argparse.Namespace) -> list[dict]:
             repeats = args.layer_repeats if part == "layer" else args.repeats
             runs = [functools.partial(step, cases[i], models[i], x, args)
                     for i in indices]  # fmt: skip
-            floor_names = [cases[i].name for i in indices if i in floors]
-            runs += [floors[name_index(cases, name)] for name in floor_names]
+            floor_names = [cases[i].name for i in indices if cases[i].name in floors]
+            runs += [floors[name] for name in floor_names]
             part_times, part_peaks = time_round_robin(runs, args, repeats)
             times += part_times[: len(indices)]
             peaks += part_peaks[: len(indices)]
@@ -353,7 +347,7 @@ def measure(args: argparse.Namespace) -> list[dict]:
                 "part": case.part, "config": case.name, "length_s": seconds,
                 "frames": frames, "median_s": statistics.median(case_times),
                 "min_s": min(case_times), "peak_mib": peak,
-                **floor_columns(case, cases, floors, floor_times, case_times),
+                **floor_columns(case, floors, floor_times, case_times),
             })  # fmt: skip
         print(f"measured {seconds:g} s ({frames} frames)", flush=True)
     for row in rows:
