@@ -106,9 +106,9 @@ def export_untrained(
     Example
     -------
     >>> import tempfile
-    >>> import summarymixing
     >>> from summarymixing.export import load_encoder
-    >>> hparams = Path(summarymixing.__file__).parents[1] / "hparams"
+    >>> from summarymixing.resources import hparams_folder
+    >>> hparams = hparams_folder()
     >>> tiny = {"latent_dim": 16, "d_model": 32, "num_layers": 2, "d_ffn": 64,
     ...         "nhead": 2, "local_proj_hid_dim": [32], "local_proj_out_dim": 32,
     ...         "summary_hid_dim": [32], "summary_out_dim": 32, "target_dim": 16}
@@ -156,8 +156,8 @@ def export_initial_state(
     Example
     -------
     >>> import tempfile
-    >>> import summarymixing
-    >>> hparams = Path(summarymixing.__file__).parents[1] / "hparams"
+    >>> from summarymixing.resources import hparams_folder
+    >>> hparams = hparams_folder()
     >>> out = tempfile.mkdtemp()
     >>> tiny = {"latent_dim": 16, "d_model": 32, "num_layers": 1, "d_ffn": 64,
     ...         "nhead": 2, "local_proj_hid_dim": [32], "local_proj_out_dim": 32,

@@ -42,6 +42,7 @@ from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.task_manifests import prepare_task
 from summarymixing.mp3s.task_runners import RUNNERS
 from summarymixing.mp3s.upstreams import upstream_from_folder
+from summarymixing.resources import hparams_folder
 from summarymixing.training.config import merged_overrides
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ FAMILIES = {
     "slurp": "classification",
 }
 PRIMARY_METRICS = {"asr": "WER", "speaker": "EER", "classification": "accuracy"}
-HPARAMS_FOLDER = Path(__file__).resolve().parents[2] / "hparams" / "mp3s"
 RESULT_FILE = "result.json"
 IDENTITY_KEYS = ("task", "probe", "encoder_folder", "data_folder", "fold")
 
@@ -128,7 +128,7 @@ def hparams_file(task: str, probe: str) -> Path:
         raise ValueError(
             f"{task} has no probe {probe!r}; its probes: {', '.join(TASKS[task])}"
         )
-    return HPARAMS_FOLDER / f"{task}_{probe}.yaml"
+    return hparams_folder() / "mp3s" / f"{task}_{probe}.yaml"
 
 
 def read_result(output_folder: str | Path) -> ProbeResult | None:

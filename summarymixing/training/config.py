@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from summarymixing.resources import find_hparams_file, hparams_folder
+
 TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w]*)\s*:", re.MULTILINE)
 TOP_LEVEL_VALUE = re.compile(r"^([A-Za-z_]\w*)\s*:(.*)$", re.MULTILINE)
 
@@ -90,11 +92,12 @@ def resolve_extends(path: str | Path) -> tuple[Path, dict[str, Any]]:
     >>> base.name, overrides
     ('base.yaml', {'lr': 2})
     """
-    path = Path(path)
+    path = find_hparams_file(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"hyper-parameter file {path} does not exist; the recipes' files are in "
-            "hparams/ (for example hparams/w2v2_summarymixing.yaml)"
+            "hparams/ (for example hparams/w2v2_summarymixing.yaml; the installed "
+            f"package has them in {hparams_folder()})"
         )
     text = path.read_text()
     if "extends" not in top_level_keys(text):
