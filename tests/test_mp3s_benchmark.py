@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from script_loading import load_script
 
 from summarymixing import ConformerEncoder
 from summarymixing.data.synthetic import build_corpus
@@ -28,10 +27,10 @@ from summarymixing.mp3s.benchmark import (
 )
 from summarymixing.mp3s.benchmark_plan import DEMO_OVERRIDES
 from summarymixing.mp3s.tasks import TASKS, ProbeResult
+from summarymixing.recipes import mp3s_benchmark
 from summarymixing.wav2vec2 import FbankConvFrontEnd, W2V2EncoderWrapper
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "mp3s_benchmark.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MODEL_YAML = """\
 frontend: !new:summarymixing.wav2vec2.FbankConvFrontEnd
@@ -339,7 +338,7 @@ def export_tiny_encoder(folder: Path, seed: int = 0) -> Path:
 
 
 def load_recipe():
-    return load_script(RECIPE, "mp3s_benchmark")
+    return mp3s_benchmark
 
 
 def test_encoder_folders_are_loaded_before_anything_runs(tmp_path):

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
-from script_loading import load_script
 
 from summarymixing.data.synthetic import CORPORA
 from summarymixing.export import export_encoder
@@ -29,6 +28,7 @@ from summarymixing.mp3s.tasks import (
     read_result,
     run_probe,
 )
+from summarymixing.recipes import mp3s_probe
 from summarymixing.training.config import merged_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -382,7 +382,7 @@ def test_hparams_hold_the_published_defaults(task, probe_name, tmp_path):
 
 
 def test_recipe_command_line(tiny_corpora, encoder_folder, tmp_path, capsys):
-    recipe = load_script(ROOT / "recipes/mp3s_probe.py", "mp3s_probe")
+    recipe = mp3s_probe
     yaml_file = str(ROOT / "hparams/mp3s/commonvoice-eu_linear.yaml")
     with pytest.raises(ValueError, match="Missing --data_folder, --output_folder"):
         recipe.main([yaml_file, "--encoder_folder", str(encoder_folder)])

@@ -16,7 +16,6 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-from script_loading import load_script
 
 from summarymixing.export import (
     export_untrained,
@@ -24,6 +23,7 @@ from summarymixing.export import (
     read_encoder_json,
     write_encoder_json,
 )
+from summarymixing.recipes import pretrain as pretrain_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "pretrain.py"
@@ -670,7 +670,7 @@ def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_resumes(
 
 
 def test_the_demo_writes_to_its_own_folder_not_the_real_runs(tmp_path):
-    recipe = load_script(RECIPE, "pretrain_recipe")
+    recipe = pretrain_recipe
     mhsa = str(ROOT / "hparams/w2v2_mhsa.yaml")
     _, overrides, _, demo = recipe.load_configuration([mhsa])
     assert demo and overrides["output_folder"] == "results/w2v2_regularMHA_demo/1986"
