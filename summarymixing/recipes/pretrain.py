@@ -26,7 +26,8 @@ Several GPUs, or several nodes (run on each node)::
     torchrun --nnodes=2 --nproc_per_node=4 --rdzv_backend=c10d \
         --rdzv_endpoint=HOST:29400 --rdzv_id=w2v2 recipes/pretrain.py ...
 
-On CPU-only machines add ``--device cpu --distributed_backend gloo``.
+On CPU-only machines add ``--device cpu --distributed_backend gloo --precision
+fp32`` (the paper configuration trains in fp16).
 The attention baseline is ``hparams/w2v2_mhsa.yaml``, everything else equal.
 
 The untrained baseline of MP3S (the same encoder before any step)::

@@ -55,7 +55,7 @@ _EVENT_WORD = 1
 _PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE, _PARAM_WORDGAP = 1, 2, 3, 4, 7
 _DETERMINISTIC_VARIANT_SUFFIX = b"\nflutter 0\nroughness 8\n"
 _SETTLE_TEXT = b"aaah\0"
-_INSTALL_HINT = "pip install espeakng-loader"
+_INSTALL_HINT = 'pip install "summarymixing[synth]" (or pip install espeakng-loader)'
 
 
 @dataclass(frozen=True)
