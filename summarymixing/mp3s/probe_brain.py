@@ -27,6 +27,7 @@ import abc
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import if_main_process
 
 from summarymixing.data.bad_audio import BadAudioTracker
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
@@ -35,6 +36,7 @@ from summarymixing.mp3s.task_datasets import require_readable_audio
 from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.pretrain_brain import unwrap
 from summarymixing.training.random_state import RandomState
+from summarymixing.training.trackers import make_tracker
 
 VALIDATION_KEY = "validation_error"
 
@@ -51,7 +53,8 @@ class ProbeBrain(sb.Brain, abc.ABC):
     hparams : dict
         Needs ``probe_lr``, ``weights_lr``, ``probe_annealing_factor``,
         ``weights_annealing_factor``, ``improvement_threshold``,
-        ``max_nonfinite_batches``, ``train_logger`` and ``output_folder``.
+        ``max_nonfinite_batches``, ``train_logger`` and ``output_folder``;
+        ``experiment_tracker`` (:mod:`summarymixing.training.trackers`) if any.
     run_opts : dict or RunOptions, optional
         SpeechBrain run options.
     checkpointer : Checkpointer, optional
@@ -85,6 +88,7 @@ class ProbeBrain(sb.Brain, abc.ABC):
         self.train_stats: dict[str, float] = {}
         self.test_name = "test"
         self.test_metrics: dict[str, float] = {}
+        self.tracker = make_tracker(vars(self.hparams)) if if_main_process() else None
         if checkpointer is not None:
             checkpointer.add_recoverable("probe", probe)
             checkpointer.add_recoverable("layer_weights", features.mixer)
@@ -197,29 +201,43 @@ class ProbeBrain(sb.Brain, abc.ABC):
             self.hparams.train_logger.log_stats(
                 {"test": self.test_name}, test_stats=logged
             )
+            self.track(self.test_name, logged)
             return
         error = self.validation_error(metrics)
         probe_lr = self.optimisers.probe.param_groups[0]["lr"]
         weights_lr = self.optimisers.layer_weights.param_groups[0]["lr"]
         self.optimisers.anneal(error)
         weights = [round(weight, 3) for weight in self.layer_weights()]
+        meta = {
+            "probe_lr": probe_lr,
+            "weights_lr": weights_lr,
+            "layer_weights": weights,
+            "skipped_nonfinite": self.guard.skipped,
+        }
         self.hparams.train_logger.log_stats(
-            {
-                "epoch": epoch,
-                "probe_lr": probe_lr,
-                "weights_lr": weights_lr,
-                "layer_weights": weights,
-                "skipped_nonfinite": self.guard.skipped,
-            },
+            {"epoch": epoch, **meta},
             train_stats=self.train_stats,
             valid_stats=metrics,
         )
+        self.track("train", {**self.train_stats, **meta}, epoch)
+        self.track("valid", metrics, epoch)
         if self.checkpointer is not None:
             self.checkpointer.save_and_keep_only(
                 meta={VALIDATION_KEY: error, **metrics},
                 min_keys=[VALIDATION_KEY],
                 num_to_keep=1,
             )
+
+    def track(self, split: str, values: dict, epoch: int | None = None) -> None:
+        """Send ``values`` to the tracker at ``epoch`` (default: the last one)."""
+        if self.tracker is not None:
+            step = self.hparams.epoch_counter.current if epoch is None else epoch
+            self.tracker.log(split, step, values)
+
+    def close_tracker(self) -> None:
+        """Flush and close the experiment tracker, once the last test has run."""
+        if self.tracker is not None:
+            self.tracker.close()
 
     def evaluate_split(self, name: str, dataset, loader_kwargs: dict) -> dict:
         """Evaluate the best checkpoint on one test set; return its metrics.

@@ -182,6 +182,7 @@ def run_asr(
         )
         suffix = f"_{name}" if index else ""
         metrics.update({f"{key}{suffix}": value for key, value in scores.items()})
+    brain.close_tracker()
     return metrics, brain.layer_weights()
 
 
@@ -225,6 +226,7 @@ def run_classification(
     metrics = brain.evaluate_split(
         "test", datasets["test"], _eval_options(hparams, "test_batch_size")
     )
+    brain.close_tracker()
     return metrics, brain.layer_weights()
 
 
@@ -257,6 +259,7 @@ def run_speaker(
         audio_dataset(verification),
         _eval_options(hparams, "test_batch_size"),
     )
+    brain.close_tracker()
     return metrics, brain.layer_weights()
 
 

@@ -44,6 +44,7 @@ from summarymixing.mp3s.task_runners import RUNNERS
 from summarymixing.mp3s.upstreams import upstream_from_folder
 from summarymixing.resources import hparams_folder
 from summarymixing.training.config import merged_overrides
+from summarymixing.training.trackers import check_tracker_name
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ def _load_hparams(
             f"{path} describes task {declared[0]!r} with probe {declared[1]!r}, not "
             f"{task!r} with {probe!r}"
         )
+    check_tracker_name(hparams.get("experiment_tracker"))
     return hparams, base, merged
 
 

@@ -79,6 +79,7 @@ from summarymixing.training.quality_monitor import make_quality_monitor
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.step_log import effective_batch_hours
 from summarymixing.training.storage_errors import exit_on_storage_error
+from summarymixing.training.trackers import check_tracker_name
 from summarymixing.training.worst_case import describe, heaviest_batches
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def load_configuration(argv):
     if run_opts["optimizer_step_limit"] is not None:
         cli["optimizer_step_limit"] = run_opts["optimizer_step_limit"]
     base, overrides = merged_overrides(hparams_file, cli)
+    check_tracker_name(configured_value(hparams_file, cli, "experiment_tracker"))
     return base, overrides, run_opts, demo
 
 
@@ -272,6 +274,8 @@ def pretrain(
             file=sys.stderr,
         )
         sys.exit(1)
+    finally:
+        brain.step_log.close()
     logger.info("end of the run: %s", tracker.summary())
 
     divergence = replica_divergence(brain.modules.pretrainer)

@@ -23,6 +23,7 @@ from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.quality_monitor import QualityMonitor
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.step_log import StepLog
+from summarymixing.training.trackers import make_tracker
 from summarymixing.training.worst_case import reserve_optimizer_state, try_batches
 
 logger = logging.getLogger(__name__)
@@ -79,10 +80,12 @@ class PretrainBrain(sb.Brain):
         )
         self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
         jsonl = getattr(self.hparams, "step_jsonl", None)
+        main = if_main_process()
         self.step_log = StepLog(
             self.hparams.log_interval,
             world_size,
-            jsonl if jsonl and if_main_process() else None,
+            jsonl if jsonl and main else None,
+            make_tracker(vars(self.hparams)) if main else None,
         )
         self.last_grad_norm: float | None = None
         self.valid_sums: dict[str, float] = {}

@@ -2,7 +2,8 @@
 
 Every line also goes, as one JSON object, to an optional ``steps.jsonl`` file
 (``kind`` ``step``; the Brain adds ``valid`` and ``monitor`` records), so
-that tools read numbers, not log text.
+that tools read numbers, not log text, and to an optional experiment tracker
+(:mod:`.trackers`: TensorBoard or W&B), ``step`` records as split ``train``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
+
+from summarymixing.training.trackers import Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,10 @@ class StepLog:
         Optimizer steps between two log lines.
     world_size : int
         Number of processes, to report the throughput of the whole job.
+    jsonl_path : str or Path, optional
+        Where the records go as JSON lines.
+    tracker : TensorBoardTracker or WandBTracker, optional
+        Receives every record too.
 
     Example
     -------
@@ -55,10 +62,12 @@ class StepLog:
         interval: int = 50,
         world_size: int = 1,
         jsonl_path: str | Path | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         self.interval = max(1, interval)
         self.world_size = world_size
         self.jsonl_path = None if jsonl_path is None else Path(jsonl_path)
+        self.tracker = tracker
         self.history: list[tuple[int, dict[str, float]]] = []
         self._reset()
 
@@ -105,6 +114,9 @@ class StepLog:
     def record(self, kind: str, optimizer_step: int, **values: float | None) -> None:
         """Append one JSON line ``{"kind", "step", **values}`` to ``jsonl_path``.
 
+        The tracker, if any, gets the same values (split ``train`` for kind
+        ``step``, the kind otherwise) at ``optimizer_step``.
+
         Example
         -------
         >>> import tempfile
@@ -113,11 +125,19 @@ class StepLog:
         >>> path.read_text().splitlines()
         ['{"kind": "monitor", "step": 100, "monitor_cer": 55.0}']
         """
+        if self.tracker is not None:
+            split = "train" if kind == "step" else kind
+            self.tracker.log(split, optimizer_step, values)
         if self.jsonl_path is None:
             return
         with self.jsonl_path.open("a", encoding="utf-8") as stream:
             entry = {"kind": kind, "step": optimizer_step, **values}
             stream.write(json.dumps(entry) + "\n")
+
+    def close(self) -> None:
+        """Close the tracker (flush TensorBoard, finish the W&B run)."""
+        if self.tracker is not None:
+            self.tracker.close()
 
     def discard_after(self, optimizer_step: int) -> int:
         """Drop the ``steps.jsonl`` lines of steps after ``optimizer_step``.
