@@ -1,8 +1,9 @@
 """Step times and model size from the text log of ``recipes/pretrain.py``.
 
 Every number the recipe logs is also in ``<output_folder>/steps.jsonl``, which
-is what the reports read (``_reproduce_results.read_steps``); that file has no
-clock, so the wall time of each step is still read here, from ``log.txt``,
+is what the reports read (``summarymixing.training.step_log.read_steps``);
+that file has no clock, so the wall time of each step is still read here, from
+``log.txt``,
 SpeechBrain's log, every line ``2026-01-31 12:00:00,123 - logger - LEVEL -
 message``. Every ``log_interval`` optimizer steps the step logger
 (``summarymixing.training.step_log``) adds ``step N | loss x | contrastive x |

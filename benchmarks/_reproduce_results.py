@@ -2,9 +2,10 @@
 
 Everything comes from files written as JSON or CSV by the runs themselves:
 the probes' ``result.json`` (:func:`collect_rows`), the pre-training's
-``steps.jsonl`` (:func:`read_steps`) and ``reproduce.json``. Missing runs
-(not finished, failed, or whose upstream failed) become rows without a
-value, so that a report of a partial study shows them as missing.
+``steps.jsonl`` (``summarymixing.training.step_log.read_steps``) and
+``reproduce.json``. Missing runs (not finished, failed, or whose upstream
+failed) become rows without a value, so that a report of a partial study
+shows them as missing.
 
 Spread over seeds is the sample standard deviation (``statistics.stdev``,
 ``n - 1`` in the denominator); with one seed there is none.
@@ -26,6 +27,7 @@ from _reproduce_study import Study, Upstream
 
 from summarymixing.mp3s.benchmark_tables import format_value
 from summarymixing.mp3s.tasks import read_result
+from summarymixing.training.step_log import curve, read_steps
 
 METRICS = {"librispeech": ("CER", "WER"), "voxceleb1": ("EER", "minDCF")}
 """The metrics reported per task, the primary one (of the verdicts) first."""
@@ -160,47 +162,6 @@ def write_summary(path: Path, table: dict[SummaryKey, Summary | None]) -> None:
                 continue
             std = "" if summary.std is None else summary.std
             writer.writerow([*key, summary.mean, std, summary.n])
-
-
-def read_steps(folder: Path) -> dict[str, list[dict]]:
-    """Read ``steps.jsonl``: kind (step, valid, monitor) -> records by step.
-
-    A resumed run logs some steps again: a record drops every earlier record
-    of its kind at the same or a later step. A half-written last line (a run
-    still going) is left out.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "steps.jsonl"
-    >>> lines = [{"kind": "step", "step": s, "loss": float(s)} for s in (1, 2, 3, 2)]
-    >>> _ = path.write_text("".join(json.dumps(x) + chr(10) for x in lines) + "{")
-    >>> [(r["step"], r["loss"]) for r in read_steps(path.parent)["step"]]
-    [(1, 1.0), (2, 2.0)]
-    """
-    path = folder / "steps.jsonl"
-    kinds: dict[str, list[dict]] = defaultdict(list)
-    if not path.is_file():
-        return kinds
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        records = kinds[record["kind"]]
-        while records and records[-1]["step"] >= record["step"]:
-            records.pop()
-        records.append(record)
-    return kinds
-
-
-def curve(records: Sequence[dict], name: str) -> list[tuple[int, float]]:
-    """(step, value) of every record holding a number under ``name``."""
-    return [
-        (r["step"], float(r[name]))
-        for r in records
-        if isinstance(r.get(name), int | float) and not isinstance(r[name], bool)
-    ]
 
 
 def tail_mean(points: Sequence[tuple[int, float]]) -> float | None:

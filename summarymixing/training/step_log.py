@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -201,6 +202,53 @@ class StepLog:
         return (
             f"{name} {first:.3f} at step {first_step} -> {last:.3f} at step {last_step}"
         )
+
+
+def read_steps(folder: Path) -> dict[str, list[dict]]:
+    """Read ``steps.jsonl``: kind (step, valid, monitor) -> records by step.
+
+    A resumed run logs some steps again: a record drops every earlier record
+    of its kind at the same or a later step. A half-written last line (a run
+    still going) is left out.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "steps.jsonl"
+    >>> lines = [{"kind": "step", "step": s, "loss": float(s)} for s in (1, 2, 3, 2)]
+    >>> _ = path.write_text("".join(json.dumps(x) + chr(10) for x in lines) + "{")
+    >>> [(r["step"], r["loss"]) for r in read_steps(path.parent)["step"]]
+    [(1, 1.0), (2, 2.0)]
+    """
+    path = folder / "steps.jsonl"
+    kinds: dict[str, list[dict]] = defaultdict(list)
+    if not path.is_file():
+        return kinds
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        records = kinds[record["kind"]]
+        while records and records[-1]["step"] >= record["step"]:
+            records.pop()
+        records.append(record)
+    return kinds
+
+
+def curve(records: Sequence[dict], name: str) -> list[tuple[int, float]]:
+    """(step, value) of every record holding a number under ``name``.
+
+    Example
+    -------
+    >>> curve([{"step": 1, "loss": 2.0}, {"step": 2, "loss": None}], "loss")
+    [(1, 2.0)]
+    """
+    return [
+        (r["step"], float(r[name]))
+        for r in records
+        if isinstance(r.get(name), int | float) and not isinstance(r[name], bool)
+    ]
 
 
 def effective_batch_hours(
