@@ -1,6 +1,7 @@
 """Encoder folders of every kind: pre-trained, untrained and FBANK baselines."""
 
 import json
+import shutil
 from itertools import pairwise
 from pathlib import Path
 
@@ -160,16 +161,28 @@ def test_untrained_like_refuses_fbank_and_its_own_folder(tmp_path):
     assert not (tmp_path / "u").exists()
 
 
-def test_an_encoder_json_without_kind_loads_as_pretrained(tmp_path):
+def test_a_version_1_folder_without_kind_loads_as_pretrained(tmp_path):
     folder = export_trained(tmp_path / "old")
+    exported = load_encoder(folder)
+    # what exports wrote before: torch.save weights, format 1, no kind field
+    for name in ("frontend", "encoder_wrapper"):
+        torch.save(getattr(exported, name).state_dict(), folder / f"{name}.ckpt")
+    (folder / "model.safetensors").unlink()
     meta = json.loads((folder / "encoder.json").read_text())
-    del meta["kind"]  # written before the field existed
-    (folder / "encoder.json").write_text(json.dumps(meta))
+    del meta["kind"]
+    (folder / "encoder.json").write_text(json.dumps(meta | {"format_version": 1}))
     model = load_encoder(folder)
     assert isinstance(model, PretrainedEncoder)
     assert model.description["kind"] == "pretrained"
     saved = torch.load(folder / "encoder_wrapper.ckpt")
     assert same_weights(model.encoder_wrapper.state_dict(), saved)
+    # exporting again over it leaves one set of weights, the new format
+    export_trained(folder)
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "encoder.json",
+        "hyperparams.yaml",
+        "model.safetensors",
+    ]
 
 
 def test_an_unknown_kind_is_named(tmp_path):
@@ -192,6 +205,20 @@ def test_loaded_encoders_never_drop_layers(tmp_path):
         assert not torch.allclose(before, after)
     for before, after in zip(states, hidden_states(model), strict=True):
         assert torch.equal(before, after)
-    # in train mode, layerdrop 1.0 skips every layer: the states would be equal
-    dropped = hidden_states(model.train())
-    assert all(torch.equal(dropped[0], state) for state in dropped)
+    # layerdrop stays off in train mode too (a toolkit fine-tuning its
+    # upstream): with 1.0 every layer would be skipped, all states equal
+    training = hidden_states(model.train())
+    assert model.training
+    for before, after in pairwise(training):
+        assert not torch.allclose(before, after)
+
+
+def test_weights_of_another_model_are_named_not_a_state_dict_dump(tmp_path):
+    folder = export_trained(tmp_path / "a")
+    other = export_untrained(tmp_path / "b", PRETRAINING, {**TINY, "d_ffn": 48}, 0)
+    shutil.copy(other / "model.safetensors", folder / "model.safetensors")
+    with pytest.raises(ValueError) as raised:
+        load_encoder(folder)
+    message = str(raised.value)
+    assert message.startswith(f"{folder / 'model.safetensors'} does not match")
+    assert "the weights come from another model" in message

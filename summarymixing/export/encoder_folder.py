@@ -9,7 +9,10 @@ A folder holds everything needed to rebuild the encoder without the recipe:
 * for an encoder (``kind`` ``pretrained`` or ``untrained``):
   ``hyperparams.yaml``, the resolved ``frontend`` and ``encoder_wrapper``
   definitions (hyperpyyaml, no references to the recipe's other keys), and
-  ``frontend.ckpt`` and ``encoder_wrapper.ckpt``, their weights.
+  ``model.safetensors``, their weights (tensors ``frontend.*`` and
+  ``encoder_wrapper.*``; safetensors, so that any toolkit reads them without
+  unpickling). Folders of format version 1 held ``frontend.ckpt`` and
+  ``encoder_wrapper.ckpt`` (``torch.save``) instead; they still load.
 
 The kinds (:data:`KINDS`): ``pretrained`` (written by ``recipes/pretrain.py``;
 the default of folders written before the field existed), ``untrained`` (the
@@ -17,7 +20,11 @@ same architecture, freshly initialised, see :mod:`.baselines`) and ``fbank``
 (no encoder: the log-mel features, :class:`.fbank_upstream.FbankUpstream`).
 
 ``load_encoder(folder)`` returns, in eval mode, a module whose forward gives
-every hidden state (input of the first layer plus each layer), as MP3S needs.
+every hidden state (input of the first layer plus each layer), as MP3S needs,
+with layerdrop switched off for good (also after ``.train()``, as a toolkit
+that fine-tunes its upstream calls): a skipped layer would repeat its input as
+its hidden state, which a learned weighted sum of layers must not see (the
+problem of s3prl issue 350).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from safetensors.torch import load_model, save_model
 from torch import nn
 
 from summarymixing.export.fbank_upstream import FbankUpstream
@@ -35,7 +43,8 @@ from summarymixing.export.model_yaml import EXPORTED_KEYS, model_yaml
 from summarymixing.export.pretrained_encoder import PretrainedEncoder
 
 FORMAT = "summarymixing-w2v2-encoder"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+WEIGHTS_FILE = "model.safetensors"
 KINDS = ("pretrained", "untrained", "fbank")
 """Values of ``kind`` in ``encoder.json``; absent means ``pretrained``."""
 
@@ -187,8 +196,10 @@ def export_encoder(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "hyperparams.yaml").write_text(text)
-    torch.save(frontend.state_dict(), folder / "frontend.ckpt")
-    torch.save(encoder_wrapper.state_dict(), folder / "encoder_wrapper.ckpt")
+    modules = nn.ModuleDict({"frontend": frontend, "encoder_wrapper": encoder_wrapper})
+    save_model(modules, str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
+    for name in EXPORTED_KEYS:  # a version-1 export replaced by this one
+        (folder / f"{name}.ckpt").unlink(missing_ok=True)
     write_encoder_json(folder, description)
     return folder
 
@@ -232,13 +243,35 @@ def _load_modules(folder: Path, meta: dict[str, Any]) -> PretrainedEncoder:
     with open(folder / "hyperparams.yaml") as stream:
         modules = load_hyperpyyaml(stream)
     model = PretrainedEncoder(modules["frontend"], modules["encoder_wrapper"], meta)
-    for name in EXPORTED_KEYS:
-        state = torch.load(folder / f"{name}.ckpt", map_location="cpu")
-        try:
-            getattr(model, name).load_state_dict(state)
-        except RuntimeError as error:
-            raise ValueError(
-                f"{folder / (name + '.ckpt')} does not match {folder}/hyperparams.yaml "
-                f"(the weights come from another model): {error}"
-            ) from error
+    weights = folder / WEIGHTS_FILE
+    try:
+        if weights.is_file():
+            load_model(model, str(weights), strict=True)
+        else:  # format version 1
+            for name in EXPORTED_KEYS:
+                weights = folder / f"{name}.ckpt"
+                state = torch.load(weights, map_location="cpu")
+                getattr(model, name).load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{weights} does not match {folder}/hyperparams.yaml (the weights "
+            f"come from another model): {error}"
+        ) from error
+    disable_layerdrop(model)
     return model
+
+
+def disable_layerdrop(model: nn.Module) -> None:
+    """Set every ``layerdrop_prob`` in ``model`` to 0, in training mode too.
+
+    Example
+    -------
+    >>> from summarymixing import ConformerEncoder
+    >>> encoder = ConformerEncoder(2, 32, 64, 2, layerdrop_prob=0.5)
+    >>> disable_layerdrop(encoder)
+    >>> encoder.layerdrop_prob
+    0.0
+    """
+    for module in model.modules():
+        if hasattr(module, "layerdrop_prob"):
+            module.layerdrop_prob = 0.0
