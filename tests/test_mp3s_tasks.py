@@ -241,7 +241,7 @@ def other_format(folder: Path, encoder: Path) -> Path:
 def other_weights(folder: Path, encoder: Path) -> Path:
     shutil.copytree(encoder, folder)
     wider = export_tiny_encoder(folder.parent / "wider", d_model=48)
-    shutil.copy(wider / "encoder_wrapper.ckpt", folder / "encoder_wrapper.ckpt")
+    shutil.copy(wider / "model.safetensors", folder / "model.safetensors")
     return folder
 
 

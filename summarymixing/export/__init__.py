@@ -8,6 +8,11 @@
   context network returning every hidden state;
 * :mod:`.fbank_upstream`: :class:`FbankUpstream`, the log-mel features as an
   upstream with one hidden state;
+* :mod:`.hf_style`: the folder's ``config.json`` and
+  :class:`SummaryMixingW2V2Model` (``from_pretrained``), a Hugging Face-style
+  view that needs only ``config.json`` and ``model.safetensors``;
+* :mod:`.s3prl_upstream`: ``UpstreamExpert``, any encoder folder as an s3prl
+  (SUPERB) upstream;
 * :mod:`.baselines`: the FBANK and untrained-encoder baselines of every SSL
   table (design notes, section 8) written as encoder folders, so that whatever
   takes an encoder folder takes a baseline unchanged.
@@ -29,6 +34,7 @@ from summarymixing.export.encoder_folder import (
     write_encoder_json,
 )
 from summarymixing.export.fbank_upstream import FbankUpstream
+from summarymixing.export.hf_style import SummaryMixingW2V2Model, read_hf_config
 from summarymixing.export.model_yaml import EXPORTED_KEYS, model_yaml, resolved_values
 from summarymixing.export.pretrained_encoder import PretrainedEncoder
 
@@ -39,6 +45,7 @@ __all__ = [
     "KINDS",
     "FbankUpstream",
     "PretrainedEncoder",
+    "SummaryMixingW2V2Model",
     "export_encoder",
     "export_fbank_baseline",
     "export_untrained",
@@ -47,6 +54,7 @@ __all__ = [
     "load_encoder",
     "model_yaml",
     "read_encoder_json",
+    "read_hf_config",
     "resolved_values",
     "write_encoder_json",
 ]

@@ -12,7 +12,9 @@ A folder holds everything needed to rebuild the encoder without the recipe:
   ``model.safetensors``, their weights (tensors ``frontend.*`` and
   ``encoder_wrapper.*``; safetensors, so that any toolkit reads them without
   unpickling). Folders of format version 1 held ``frontend.ckpt`` and
-  ``encoder_wrapper.ckpt`` (``torch.save``) instead; they still load.
+  ``encoder_wrapper.ckpt`` (``torch.save``) instead; they still load;
+* ``config.json``, the same model as a Hugging Face-style folder
+  (:mod:`.hf_style`: with ``model.safetensors`` alone it rebuilds the model).
 
 The kinds (:data:`KINDS`): ``pretrained`` (written by ``recipes/pretrain.py``;
 the default of folders written before the field existed), ``untrained`` (the
@@ -39,8 +41,9 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from summarymixing.export.fbank_upstream import FbankUpstream
+from summarymixing.export.hf_style import write_hf_config
 from summarymixing.export.model_yaml import EXPORTED_KEYS, model_yaml
-from summarymixing.export.pretrained_encoder import PretrainedEncoder
+from summarymixing.export.pretrained_encoder import PretrainedEncoder, disable_layerdrop
 
 FORMAT = "summarymixing-w2v2-encoder"
 FORMAT_VERSION = 2
@@ -200,7 +203,10 @@ def export_encoder(
     save_model(modules, str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
     for name in EXPORTED_KEYS:  # a version-1 export replaced by this one
         (folder / f"{name}.ckpt").unlink(missing_ok=True)
-    write_encoder_json(folder, description)
+    meta = read_encoder_json(write_encoder_json(folder, description).parent)
+    write_hf_config(
+        folder, PretrainedEncoder(frontend, encoder_wrapper, meta), text, meta
+    )
     return folder
 
 
@@ -259,19 +265,3 @@ def _load_modules(folder: Path, meta: dict[str, Any]) -> PretrainedEncoder:
         ) from error
     disable_layerdrop(model)
     return model
-
-
-def disable_layerdrop(model: nn.Module) -> None:
-    """Set every ``layerdrop_prob`` in ``model`` to 0, in training mode too.
-
-    Example
-    -------
-    >>> from summarymixing import ConformerEncoder
-    >>> encoder = ConformerEncoder(2, 32, 64, 2, layerdrop_prob=0.5)
-    >>> disable_layerdrop(encoder)
-    >>> encoder.layerdrop_prob
-    0.0
-    """
-    for module in model.modules():
-        if hasattr(module, "layerdrop_prob"):
-            module.layerdrop_prob = 0.0

@@ -100,3 +100,7 @@ class FbankUpstream(nn.Module):
         features = self.fbank(wavs, num_samples)
         frames = self.fbank.output_lengths(num_samples).to(features.device)
         return [features], make_padding_mask(frames, features.shape[1])
+
+    def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
+        """Return the number of 10 ms frames for each number of input samples."""
+        return self.fbank.output_lengths(num_samples)

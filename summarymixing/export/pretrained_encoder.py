@@ -79,3 +79,23 @@ class PretrainedEncoder(nn.Module):
                 "states; build it with output_hidden_states: true"
             )
         return list(output.hidden_states), padding_mask
+
+    def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
+        """Return the number of output frames for each number of input samples."""
+        return self.frontend.output_lengths(num_samples)
+
+
+def disable_layerdrop(model: nn.Module) -> None:
+    """Set every ``layerdrop_prob`` in ``model`` to 0, in training mode too.
+
+    Example
+    -------
+    >>> from summarymixing import ConformerEncoder
+    >>> encoder = ConformerEncoder(2, 32, 64, 2, layerdrop_prob=0.5)
+    >>> disable_layerdrop(encoder)
+    >>> encoder.layerdrop_prob
+    0.0
+    """
+    for module in model.modules():
+        if hasattr(module, "layerdrop_prob"):
+            module.layerdrop_prob = 0.0

@@ -5,7 +5,10 @@ Two kinds of folder are recognised by :func:`upstream_from_folder`:
 * an encoder exported by our pre-training (``<output>/encoder`` of
   ``recipes/pretrain.py``, holding ``encoder.json``) or a baseline folder
   (FBANK, untrained: :mod:`summarymixing.export.baselines`), loaded with
-  :func:`summarymixing.export.load_encoder`;
+  :func:`summarymixing.export.load_encoder`, or only the Hugging Face-style
+  files of such a folder (``config.json`` of model type
+  ``summarymixing_w2v2`` and ``model.safetensors``,
+  :mod:`summarymixing.export.hf_style`);
 * a locally stored Hugging Face or SpeechBrain wav2vec 2.0 family model
   (``config.json`` with ``model_type`` wav2vec2, hubert, wavlm, data2vec-audio
   or wav2vec2-conformer, its weights, and ``preprocessor_config.json``),
@@ -22,6 +25,7 @@ import torch
 from torch import nn
 
 from summarymixing.export import load_encoder
+from summarymixing.export.hf_style import MODEL_TYPE, SummaryMixingW2V2Model
 from summarymixing.wav2vec2.lengths import (
     make_padding_mask,
     relative_to_absolute_lengths,
@@ -161,6 +165,14 @@ class HuggingFaceWav2Vec2Upstream(nn.Module):
         return list(stacked.unbind(0)), padding_mask
 
 
+def _is_our_hf_style_folder(folder: Path) -> bool:
+    """Whether ``folder/config.json`` is the Hugging Face-style view of ours."""
+    config = folder / "config.json"
+    if not config.is_file():
+        return False
+    return json.loads(config.read_text()).get("model_type") == MODEL_TYPE
+
+
 def upstream_from_folder(folder: str | Path, device: str = "cpu") -> nn.Module:
     """Load the upstream stored in a local folder (see the module docstring).
 
@@ -203,6 +215,8 @@ def upstream_from_folder(folder: str | Path, device: str = "cpu") -> nn.Module:
         )
     if (folder / "encoder.json").is_file():
         return load_encoder(folder, device)
+    if _is_our_hf_style_folder(folder):  # config.json + model.safetensors only
+        return SummaryMixingW2V2Model.from_pretrained(folder, device).encoder
     if (folder / "config.json").is_file():
         return HuggingFaceWav2Vec2Upstream(folder).to(device).eval()
     found = sorted(path.name for path in folder.iterdir())[:8]
