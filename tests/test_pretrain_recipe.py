@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
+from hyperpyyaml import load_hyperpyyaml
 
 from summarymixing.export import (
     export_untrained,
@@ -682,3 +683,16 @@ def test_the_demo_writes_to_its_own_folder_not_the_real_runs(tmp_path):
     real = [mhsa, "--data_folder", str(tmp_path)]
     _, overrides, _, demo = recipe.load_configuration(real)
     assert not demo and "output_folder" not in overrides  # the YAML's default
+
+
+def test_dump_config_prints_the_resolved_yaml_speechbrain_reads(tmp_path, capsys):
+    mhsa = str(ROOT / "hparams/w2v2_mhsa.yaml")
+    output = tmp_path / "never_made"
+    options = ["--dump_config", "--lr", "0.5", "--output_folder", str(output)]
+    pretrain_recipe.main([mhsa, *options])
+    text = capsys.readouterr().out
+    assert "extends" not in text and not output.exists()  # nothing done
+    hparams = load_hyperpyyaml(text)  # plain hyperpyyaml: nothing of ours needed
+    assert hparams["lr"] == 0.5 and hparams["attention_type"] == "regularMHA"
+    assert hparams["d_model"] == 96  # the demo keys, as the demo would run
+    assert hparams["output_folder"] == str(output)

@@ -26,6 +26,11 @@ Several GPUs, or several nodes (run on each node)::
     torchrun --nnodes=2 --nproc_per_node=4 --rdzv_backend=c10d \
         --rdzv_endpoint=HOST:29400 --rdzv_id=w2v2 recipes/pretrain.py ...
 
+``--dump_config`` prints the fully resolved YAML that would run (the variant's
+``extends``, the demo keys and the command line applied: plain hyperpyyaml,
+as SpeechBrain's tools read it) and exits; the output folder's
+``hyperparams.yaml`` holds the same for a run.
+
 On CPU-only machines add ``--device cpu --distributed_backend gloo --precision
 fp32`` (the paper configuration trains in fp16).
 The attention baseline is ``hparams/w2v2_mhsa.yaml``, everything else equal.
@@ -46,7 +51,7 @@ from pathlib import Path
 
 import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
+from hyperpyyaml import load_hyperpyyaml, resolve_references
 from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
 from summarymixing.data.bad_audio import (
@@ -83,6 +88,7 @@ from summarymixing.training.trackers import check_tracker_name
 from summarymixing.training.worst_case import describe, heaviest_batches
 
 logger = logging.getLogger(__name__)
+DUMP_FLAG = "--dump_config"
 DEMO_OVERRIDES = hparams_folder() / "demo.yaml"
 
 
@@ -104,6 +110,16 @@ def load_configuration(argv):
     return base, overrides, run_opts, demo
 
 
+def resolved_configuration(base: Path, overrides: dict) -> str:
+    """Return the YAML that runs: base, variant, demo keys and CLI, resolved.
+
+    Plain hyperpyyaml (no ``extends``, every override applied, references
+    resolved), as SpeechBrain's own tools read it; ``--dump_config`` prints it.
+    """
+    with open(base, encoding="utf-8") as stream:
+        return resolve_references(stream, overrides).getvalue()
+
+
 def build_demo_corpus(hparams):
     """Synthesise the demo corpora; return (train folder, validation root).
 
@@ -123,9 +139,14 @@ def build_demo_corpus(hparams):
 def main(argv: list[str] | None = None) -> None:
     """Read the configuration; export the initial state or pre-train."""
     argv = sys.argv[1:] if argv is None else argv
+    dump = DUMP_FLAG in argv
+    argv = [argument for argument in argv if argument != DUMP_FLAG]
     yaml_file = argv[0] if argv else "hparams/w2v2_summarymixing.yaml"
     try:
         base, overrides, run_opts, demo = load_configuration(argv)
+        if dump:
+            print(resolved_configuration(base, overrides), end="")
+            return
         if run_opts["optimizer_step_limit"] == 0:  # the initial state, no data
             if get_rank() in (None, 0):
                 folder, seed = export_initial_state(base, overrides)
