@@ -364,3 +364,19 @@ def test_compile_without_a_compiler_is_refused_naming_the_option(monkeypatch):
     monkeypatch.undo()
     _, run_opts, _ = parse_arguments(["h.yaml", "--compile", "--device", "cpu"])
     assert run_opts["compile"] is True
+
+
+def test_step_lines_end_with_the_time_left_from_the_mean_step_time(monkeypatch):
+    clock = iter([0.0, 100.0, 100.0, 300.0, 300.0])  # start, each line and reset
+    monkeypatch.setattr(
+        "summarymixing.training.step_log.time.perf_counter", lambda: next(clock)
+    )
+    log = StepLog(interval=10)
+    log.add_batch({"loss": torch.tensor(1.0)}, audio_seconds=1.0)
+    first = log.maybe_emit(10, 1e-3, 0.5, step_limit=1000)
+    # 100 s for the first 10 steps: 990 steps left at 10 s each
+    assert first.endswith("| eta 2h45m")
+    log.add_batch({"loss": torch.tensor(1.0)}, audio_seconds=1.0)
+    second = log.maybe_emit(20, 1e-3, 0.5, step_limit=1000)
+    # since the first line: 200 s for 10 steps, 980 steps left
+    assert second.endswith("| eta 5h26m")

@@ -228,8 +228,9 @@ class PretrainBrain(sb.Brain):
             return
         _, lr = self.hparams.lr_scheduler(self.optimizer)
         unwrap(self.modules.pretrainer).quantiser.count_optimizer_step()
-        self.step_log.maybe_emit(self.optimizer_step, lr, self.last_grad_norm)
-        last = self.optimizer_step == getattr(self, "optimizer_step_limit", None)
+        limit = getattr(self, "optimizer_step_limit", None)
+        self.step_log.maybe_emit(self.optimizer_step, lr, self.last_grad_norm, limit)
+        last = self.optimizer_step == limit
         if self.monitor_interval and (
             self.optimizer_step % self.monitor_interval == 0 or last
         ):

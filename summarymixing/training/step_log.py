@@ -69,6 +69,7 @@ class StepLog:
         self.world_size = world_size
         self.jsonl_path = None if jsonl_path is None else Path(jsonl_path)
         self.tracker = tracker
+        self.origin: tuple[float, int] | None = None  # (time, step), first line
         self.history: list[tuple[int, dict[str, float]]] = []
         self._reset()
 
@@ -87,12 +88,21 @@ class StepLog:
         self.audio_seconds += audio_seconds
 
     def maybe_emit(
-        self, optimizer_step: int, lr: float, grad_norm: float | None
+        self,
+        optimizer_step: int,
+        lr: float,
+        grad_norm: float | None,
+        step_limit: int | None = None,
     ) -> str | None:
-        """Log and return a line when ``optimizer_step`` is a multiple of interval."""
+        """Log and return a line when ``optimizer_step`` is a multiple of interval.
+
+        With ``step_limit``, the line ends with the estimated time left (``eta``),
+        from the mean step time since the first line of this process.
+        """
         if optimizer_step % self.interval or not self.batches:
             return None
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        now = time.perf_counter()
+        elapsed = max(now - self.started, 1e-9)
         terms = " | ".join(
             f"{name} {self.sums[name] / self.batches:.3f}"
             for name in LOGGED_TERMS
@@ -104,6 +114,15 @@ class StepLog:
             f"step {optimizer_step} | {terms} | lr {lr:.3g} | grad_norm {norm} | "
             f"audio s/s {speed:.1f}"
         )
+        if step_limit:
+            if self.origin is None or optimizer_step <= self.origin[1]:
+                per_step = elapsed / self.interval
+            else:
+                per_step = (now - self.origin[0]) / (optimizer_step - self.origin[1])
+            left = max(step_limit - optimizer_step, 0) * per_step
+            line += f" | eta {format_duration(left)}"
+            if self.origin is None:
+                self.origin = (now, optimizer_step)
         logger.info(line)
         averages = {name: value / self.batches for name, value in self.sums.items()}
         self.history.append((optimizer_step, averages))
@@ -249,6 +268,22 @@ def curve(records: Sequence[dict], name: str) -> list[tuple[int, float]]:
         for r in records
         if isinstance(r.get(name), int | float) and not isinstance(r[name], bool)
     ]
+
+
+def format_duration(seconds: float) -> str:
+    """Write a duration the way people read it.
+
+    Example
+    -------
+    >>> format_duration(45.2), format_duration(750), format_duration(3725)
+    ('45s', '12m30s', '1h02m')
+    """
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def effective_batch_hours(
