@@ -10,6 +10,7 @@ line; the package itself comes only from the wheel, which the test checks.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,3 +120,25 @@ def test_each_recipe_file_launches_its_package_module(name):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage:" in result.stdout
+
+
+def lower_bounds() -> dict[str, tuple[int, ...]]:
+    """``name>=X`` of pyproject's dependencies (tomllib is 3.11+: a regex)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    dependencies = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    found = re.findall(r'"([\w-]+)>=([\d.]+)', dependencies)
+    return {name: version_tuple(version) for name, version in found}
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    parts = tuple(int(part) for part in text.split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
+def test_the_lowest_versions_job_installs_the_lower_bounds_of_pyproject():
+    script = (ROOT / ".ci" / "lowest").read_text()
+    pins = dict(re.findall(r'"(torch|torchaudio|speechbrain)==([\d.]+)"', script))
+    bounds = lower_bounds()
+    assert set(pins) == {"torch", "torchaudio", "speechbrain"}
+    for name, version in pins.items():
+        assert version_tuple(version) == bounds[name], name
