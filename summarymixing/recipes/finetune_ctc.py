@@ -1,0 +1,192 @@
+"""Fine-tune an exported encoder for ASR with CTC over characters.
+
+Usage
+-----
+Demo (no ``--data_folder``): the demo's pre-trained encoder
+(``results/w2v2_SummaryMixing_demo/1986/encoder``, from ``python
+recipes/pretrain.py hparams/w2v2_summarymixing.yaml``) fine-tuned on the
+small synthetic LibriSpeech, with a short schedule::
+
+    python recipes/finetune_ctc.py hparams/finetune_ctc.yaml \
+        --optimizer_step_limit 600 --freeze_encoder_steps 200 \
+        --max_batch_length 40 --grad_accumulation_factor 1 --num_workers 0 \
+        --device cpu
+
+Real data, one GPU, fairseq's BASE 10 h schedule (the YAML's defaults)::
+
+    python recipes/finetune_ctc.py hparams/finetune_ctc.yaml \
+        --encoder_folder results/w2v2_SummaryMixing/1986/encoder \
+        --data_folder /data/LibriSpeech --train_splits "[train-clean-100]"
+
+Prints the test WER and CER of every test split and writes them to
+``<output_folder>/result.json``; ``wer_<split>.txt`` holds the alignments.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import if_main_process, run_on_main
+
+from summarymixing.data.loaders import loader_options
+from summarymixing.data.pipeline import make_dynamic_batch_sampler
+from summarymixing.data.prepare_librispeech import prepare_librispeech
+from summarymixing.export import load_encoder, read_encoder_json
+from summarymixing.finetune import CTCFineTuneBrain, CTCFineTuner
+from summarymixing.mp3s.task_datasets import (
+    add_token_targets,
+    audio_dataset,
+    check_transcripts,
+)
+from summarymixing.mp3s.tokenizers import load_or_build_character_tokenizer
+from summarymixing.training.checkpointer import AtomicCheckpointer
+from summarymixing.training.config import load_yaml, merged_overrides
+from summarymixing.training.run_options import parse_arguments
+from summarymixing.training.trackers import check_tracker_name
+
+logger = logging.getLogger(__name__)
+DEMO_ENCODER = Path("results/w2v2_SummaryMixing_demo/1986/encoder")
+
+
+def load_configuration(argv: list[str]) -> tuple[dict, dict, object, Path]:
+    """Parse, check and load the YAML: (hparams, overrides, run_opts, base file)."""
+    hparams_file, run_opts, cli = parse_arguments(argv)
+    cli = load_yaml(cli) or {}
+    if run_opts["optimizer_step_limit"] is not None:  # a run option, and the
+        cli["optimizer_step_limit"] = run_opts["optimizer_step_limit"]  # schedule's
+    base, overrides = merged_overrides(hparams_file, cli)
+    with open(base, encoding="utf-8") as stream:
+        hparams = load_hyperpyyaml(stream, overrides)
+    check_tracker_name(hparams["experiment_tracker"])
+    if hparams["tokenizer"] != "characters":
+        raise ValueError(
+            f"tokenizer {hparams['tokenizer']!r}: fine-tuning supports characters "
+            "for now"
+        )
+    folder = Path(hparams["encoder_folder"] or DEMO_ENCODER)
+    if hparams["encoder_folder"] is None and not folder.is_dir():
+        raise FileNotFoundError(
+            f"no --encoder_folder, and the demo's encoder {folder} does not exist: "
+            "run python recipes/pretrain.py hparams/w2v2_summarymixing.yaml first, "
+            "or pass --encoder_folder"
+        )
+    if read_encoder_json(folder)["kind"] == "fbank":
+        raise ValueError(
+            f"{folder} holds the FBANK baseline, which has no encoder to fine-tune"
+        )
+    hparams["encoder_folder"] = str(folder)
+    return hparams, overrides, run_opts, base
+
+
+def build_model(hparams: dict, vocab_size: int) -> CTCFineTuner:
+    """Load the encoder folder, set its layerdrop, add the CTC head."""
+    encoder = load_encoder(hparams["encoder_folder"])  # checked: not FBANK
+    for module in encoder.modules():
+        if hasattr(module, "layerdrop_prob"):
+            module.layerdrop_prob = hparams["layerdrop_prob"]
+    return CTCFineTuner(
+        encoder,
+        vocab_size,
+        mask_prob=hparams["mask_prob"],
+        mask_length=hparams["mask_length"],
+        channel_mask_prob=hparams["channel_mask_prob"],
+        channel_mask_length=hparams["channel_mask_length"],
+        final_dropout=hparams["final_dropout"],
+        train_frontend=hparams["train_frontend"],
+    )
+
+
+def prepare_data(hparams: dict) -> dict[str, Path]:
+    """Manifests of the train, valid and test splits (the demo corpus if needed)."""
+    if hparams["data_folder"] is None:
+        from summarymixing.data.synthetic import build_corpus
+
+        root = Path(hparams["output_folder"]).parent / "demo_corpus"
+        hparams["data_folder"] = str(build_corpus("librispeech", root, size="small"))
+    splits = [*hparams["train_splits"], hparams["valid_split"], *hparams["test_splits"]]
+    return prepare_librispeech(
+        hparams["data_folder"], Path(hparams["output_folder"]) / "prepared", splits
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Fine-tune, test every test split, print and write the results."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(message)s")
+    try:
+        hparams, overrides, run_opts, base = load_configuration(argv)
+        manifests = prepare_data(hparams)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    sb.create_experiment_directory(
+        hparams["output_folder"], hyperparams_to_save=str(base), overrides=overrides
+    )
+    train_manifests = [manifests[name] for name in hparams["train_splits"]]
+    train = audio_dataset(train_manifests, ["wrd", "tokens"])
+    transcripts = [row["wrd"] for row in train.data.values()]
+    path = Path(hparams["output_folder"]) / "tokenizer" / "characters.json"
+    run_on_main(load_or_build_character_tokenizer, args=[path, transcripts])
+    tokenizer = load_or_build_character_tokenizer(path, transcripts)
+    check_transcripts(tokenizer, list(train.data.values()), "train")
+    add_token_targets(train, tokenizer, strict=True)
+    evaluated = {}
+    for name in [hparams["valid_split"], *hparams["test_splits"]]:
+        evaluated[name] = audio_dataset(manifests[name], ["wrd", "tokens"])
+        add_token_targets(evaluated[name], tokenizer, strict=False)
+
+    model = build_model(hparams, tokenizer.vocab_size)
+    checkpointer = AtomicCheckpointer(
+        hparams["save_folder"],
+        recoverables={
+            "model": model,
+            "counter": hparams["epoch_counter"],
+            "encoder_lr_schedule": hparams["encoder_lr_schedule"],
+            "head_lr_schedule": hparams["head_lr_schedule"],
+        },
+    )
+    brain = CTCFineTuneBrain(
+        {"model": model}, tokenizer, hparams, run_opts, checkpointer
+    )
+    sampler = make_dynamic_batch_sampler(
+        train, hparams["max_batch_length"], hparams["num_buckets"], seed=hparams["seed"]
+    )
+    brain.fit(
+        hparams["epoch_counter"],
+        train,
+        evaluated[hparams["valid_split"]],
+        train_loader_kwargs=loader_options(
+            train, seed=hparams["seed"], batch_sampler=sampler,
+            num_workers=hparams["num_workers"],
+        ),
+        valid_loader_kwargs=loader_options(
+            evaluated[hparams["valid_split"]], seed=hparams["seed"],
+            batch_size=hparams["test_batch_size"],
+        ),
+    )  # fmt: skip
+    brain.step_log.close()
+    results = {}
+    for name in hparams["test_splits"]:
+        options = loader_options(
+            evaluated[name], seed=hparams["seed"], batch_size=hparams["test_batch_size"]
+        )
+        results[name] = brain.evaluate_split(name, evaluated[name], options)
+        print(f"{name}: WER {results[name]['WER']:.2f} CER {results[name]['CER']:.2f}")
+    if if_main_process():
+        record = {
+            "encoder_folder": hparams["encoder_folder"],
+            "optimizer_steps": brain.optimizer_step,
+            "metrics": results,
+        }
+        result = Path(hparams["output_folder"]) / "result.json"
+        result.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"Result: {result}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""recipes/finetune_ctc.py: CTC fine-tuning of an exported encoder, end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from test_pretrain_recipe import TINY
+
+from summarymixing.data.synthetic import CORPORA
+from summarymixing.export import export_fbank_baseline, export_untrained, load_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "finetune_ctc.py"
+FAST = {
+    "max_batch_length": 20,
+    "num_buckets": 2,
+    "grad_accumulation_factor": 1,
+    "num_workers": 0,
+    "log_interval": 5,
+    "channel_mask_length": 8,
+    "encoder_lr": 0.001,
+    "head_lr": 0.005,
+}
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    model = {k: v for k, v in TINY.items() if k not in ("data_layout",)}
+    model = {k: json.loads(v) if isinstance(v, str) and v.startswith("[") else v
+             for k, v in model.items()}  # fmt: skip
+    folder = tmp_path_factory.mktemp("encoder")
+    return export_untrained(folder, ROOT / "hparams/w2v2_summarymixing.yaml", model, 0)
+
+
+def finetune(encoder, data, output, steps, frozen, *extra):
+    command = [sys.executable, str(RECIPE), str(ROOT / "hparams/finetune_ctc.yaml")]
+    command += ["--encoder_folder", str(encoder), "--data_folder", str(data)]
+    command += ["--output_folder", str(output), "--device", "cpu", "--noprogressbar"]
+    command += ["--optimizer_step_limit", str(steps)]
+    command += ["--freeze_encoder_steps", str(frozen)]
+    for key, value in FAST.items():
+        command += [f"--{key}", str(value)]
+    return subprocess.run(
+        [*command, *extra], capture_output=True, text=True, timeout=600
+    )
+
+
+def final_weights(output: Path) -> dict[str, torch.Tensor]:
+    (checkpoint,) = (output / "save").glob("CKPT+*")
+    return torch.load(checkpoint / "model.ckpt")
+
+
+def same(first: dict, second: dict, prefix: str) -> bool:
+    names = [name for name in second if name.startswith(prefix)]
+    assert names
+    return all(torch.equal(first[name], second[name]) for name in names)
+
+
+@pytest.mark.slow
+def test_finetuning_learns_keeps_the_frontend_and_scores_every_test_split(
+    encoder, tiny_corpora, tmp_path
+):
+    data = tiny_corpora / CORPORA["librispeech"]
+    result = finetune(encoder, data, tmp_path / "run", 40, 10)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert set(record["metrics"]) == {"test-clean", "test-other"}
+    for metrics in record["metrics"].values():
+        assert set(metrics) == {"WER", "CER"}
+        assert 0 <= metrics["CER"] < 100  # better than writing nothing
+    assert "test-clean: WER" in result.stdout
+    assert (tmp_path / "run" / "wer_test-clean.txt").is_file()
+    steps = [json.loads(line) for line in (tmp_path / "run/steps.jsonl").open()]
+    losses = [entry["loss"] for entry in steps if entry["kind"] == "step"]
+    assert losses[-1] < losses[0] - 1.0
+    original = {
+        f"encoder.{name}": value
+        for name, value in load_encoder(encoder).state_dict().items()
+    }
+    trained = final_weights(tmp_path / "run")
+    assert same(trained, original, "encoder.frontend.")  # never trained
+    assert not same(trained, original, "encoder.encoder_wrapper.")
+
+
+@pytest.mark.slow
+def test_the_encoder_does_not_move_while_frozen(encoder, tiny_corpora, tmp_path):
+    data = tiny_corpora / CORPORA["librispeech"]
+    result = finetune(encoder, data, tmp_path / "run", 6, 6)
+    assert result.returncode == 0, result.stderr[-3000:]
+    original = {
+        f"encoder.{name}": value
+        for name, value in load_encoder(encoder).state_dict().items()
+    }
+    trained = final_weights(tmp_path / "run")
+    assert same(trained, original, "encoder.")
+    assert not torch.equal(trained["head.weight"], torch.zeros(1))
+
+
+def test_bad_input_is_one_message_before_any_work(encoder, tiny_corpora, tmp_path):
+    data = tiny_corpora / CORPORA["librispeech"]
+    fbank = export_fbank_baseline(tmp_path / "fbank")
+    cases = [
+        (["--encoder_folder", str(fbank)], "FBANK baseline, which has no encoder"),
+        (["--encoder_folder", str(tmp_path)], "is not an exported summarymixing"),
+        (["--test_splits", "[test-noisy]"], "test-noisy"),
+        (["--experiment_tracker", "tb"], "experiment_tracker 'tb' is not one of"),
+    ]
+    for extra, message in cases:
+        command = [sys.executable, str(RECIPE), str(ROOT / "hparams/finetune_ctc.yaml")]
+        command += ["--encoder_folder", str(encoder), "--data_folder", str(data)]
+        command += ["--output_folder", str(tmp_path / "out"), *extra]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, (extra, result.stderr[-2000:])
+        assert message in result.stderr and "Traceback" not in result.stderr, extra
