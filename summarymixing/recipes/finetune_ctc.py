@@ -5,12 +5,10 @@ Usage
 Demo (no ``--data_folder``): the demo's pre-trained encoder
 (``results/w2v2_SummaryMixing_demo/1986/encoder``, from ``python
 recipes/pretrain.py hparams/w2v2_summarymixing.yaml``) fine-tuned on the
-small synthetic LibriSpeech, with a short schedule::
+small synthetic LibriSpeech with the short schedule of
+``hparams/finetune_demo.yaml`` (said in the log; command-line keys win)::
 
-    python recipes/finetune_ctc.py hparams/finetune_ctc.yaml \
-        --optimizer_step_limit 600 --freeze_encoder_steps 200 \
-        --max_batch_length 40 --grad_accumulation_factor 1 --num_workers 0 \
-        --device cpu
+    python recipes/finetune_ctc.py hparams/finetune_ctc.yaml --device cpu
 
 Real data, one GPU, fairseq's BASE 10 h schedule (the YAML's defaults)::
 
@@ -44,19 +42,31 @@ from summarymixing.mp3s.task_datasets import (
     check_transcripts,
 )
 from summarymixing.mp3s.tokenizers import load_or_build_character_tokenizer
+from summarymixing.resources import hparams_folder
 from summarymixing.training.checkpointer import AtomicCheckpointer
-from summarymixing.training.config import load_yaml, merged_overrides
+from summarymixing.training.config import (
+    configured_value,
+    load_yaml,
+    merged_overrides,
+)
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.trackers import check_tracker_name
 
 logger = logging.getLogger(__name__)
 DEMO_ENCODER = Path("results/w2v2_SummaryMixing_demo/1986/encoder")
+DEMO_KEYS = hparams_folder() / "finetune_demo.yaml"
 
 
 def load_configuration(argv: list[str]) -> tuple[dict, dict, object, Path]:
     """Parse, check and load the YAML: (hparams, overrides, run_opts, base file)."""
     hparams_file, run_opts, cli = parse_arguments(argv)
     cli = load_yaml(cli) or {}
+    if configured_value(hparams_file, cli, "data_folder") is None:
+        logger.info("No --data_folder: DEMO keys of %s apply", DEMO_KEYS)
+        cli = {**load_yaml(DEMO_KEYS.read_text()), **cli}
+        if "output_folder" not in cli:  # not the folder a real-data run uses
+            seed = configured_value(hparams_file, cli, "seed")
+            cli["output_folder"] = f"results/finetune_ctc_demo/{seed}"
     if run_opts["optimizer_step_limit"] is not None:  # a run option, and the
         cli["optimizer_step_limit"] = run_opts["optimizer_step_limit"]  # schedule's
     base, overrides = merged_overrides(hparams_file, cli)
