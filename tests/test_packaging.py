@@ -77,7 +77,9 @@ def fresh_environment(tmp_path: Path, wheel: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_the_wheel_pretrains_and_probes_from_another_folder(tmp_path, tiny_corpora):
+def test_the_wheel_pretrains_probes_and_finetunes_from_another_folder(
+    tmp_path, tiny_corpora
+):
     venv = fresh_environment(tmp_path, build_wheel(tmp_path))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -106,6 +108,13 @@ def test_the_wheel_pretrains_and_probes_from_another_folder(tmp_path, tiny_corpo
     assert "librispeech / bilstm: WER" in printed, printed
     result = json.loads((elsewhere / "probe" / "result.json").read_text())
     assert {"WER", "CER"} <= set(result["metrics"])
+    finetune = [venv / "bin/summarymixing-finetune-ctc", "hparams/finetune_ctc.yaml"]
+    finetune += ["--encoder_folder", encoder, "--output_folder", "finetuned"]
+    finetune += ["--data_folder", tiny_corpora / CORPORA["librispeech"]]
+    finetune += ["--optimizer_step_limit", 2, "--freeze_encoder_steps", 1]
+    finetune += ["--max_batch_length", 20, "--num_buckets", 2, "--num_workers", 0]
+    finetune += ["--grad_accumulation_factor", 1, "--device", "cpu"]
+    assert "test-clean: WER" in run(finetune, elsewhere).stdout
     # nothing of the run was written into the installed package
     assert not list((venv / "lib").rglob("results"))
 
