@@ -107,6 +107,7 @@ def test_bad_input_is_one_message_before_any_work(encoder, tiny_corpora, tmp_pat
         (["--encoder_folder", str(tmp_path)], "is not an exported summarymixing"),
         (["--test_splits", "[test-noisy]"], "test-noisy"),
         (["--experiment_tracker", "tb"], "experiment_tracker 'tb' is not one of"),
+        (["--validation_metric", "BLEU"], "validation_metric 'BLEU': choose WER"),
     ]
     for extra, message in cases:
         command = [sys.executable, str(RECIPE), str(ROOT / "hparams/finetune_ctc.yaml")]

@@ -13,7 +13,8 @@ ctc_loss`); a non-finite loss is skipped and counted (the pre-training's
 norm and throughput to the log and ``steps.jsonl``; validation and test
 decode greedily and score with SpeechBrain's ``ErrorRateStats`` (WER on
 words, CER on characters), as the MP3S ASR probe does. The checkpoint with
-the lowest validation WER is the one tested.
+the lowest validation ``validation_metric`` (``WER``, or ``CER``: the
+steadier signal while a weak model's WER stays near 100 %) is the one tested.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class CTCFineTuneBrain(sb.Brain):
         self.last_grad_norm: float | None = None
         self.test_name = "test"
         self.test_metrics: dict[str, float] = {}
+        self.validation_metric = getattr(self.hparams, "validation_metric", "WER")
+        if self.validation_metric not in ("WER", "CER"):
+            raise ValueError(
+                f"validation_metric={self.validation_metric!r}: choose WER or CER"
+            )
         self.start_stats()
         if checkpointer is not None:
             checkpointer.add_recoverable("random_state", RandomState(0))
@@ -213,14 +219,17 @@ class CTCFineTuneBrain(sb.Brain):
             valid_stats=metrics,
         )
         if self.checkpointer is not None:
+            key = self.validation_metric
             self.checkpointer.save_and_keep_only(
-                meta={"WER": metrics["WER"], "optimizer_step": self.optimizer_step},
-                min_keys=["WER"],
+                meta={key: metrics[key], "optimizer_step": self.optimizer_step},
+                min_keys=[key],
                 num_to_keep=1,
             )
 
     def evaluate_split(self, name: str, dataset, loader_kwargs: dict) -> dict:
         """Evaluate the best checkpoint on one test set; return WER and CER."""
         self.test_name = name
-        self.evaluate(dataset, min_key="WER", test_loader_kwargs=loader_kwargs)
+        self.evaluate(
+            dataset, min_key=self.validation_metric, test_loader_kwargs=loader_kwargs
+        )
         return dict(self.test_metrics)

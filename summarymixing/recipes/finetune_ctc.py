@@ -73,6 +73,10 @@ def load_configuration(argv: list[str]) -> tuple[dict, dict, object, Path]:
     with open(base, encoding="utf-8") as stream:
         hparams = load_hyperpyyaml(stream, overrides)
     check_tracker_name(hparams["experiment_tracker"])
+    if hparams["validation_metric"] not in ("WER", "CER"):
+        raise ValueError(
+            f"validation_metric {hparams['validation_metric']!r}: choose WER or CER"
+        )
     if hparams["tokenizer"] != "characters":
         raise ValueError(
             f"tokenizer {hparams['tokenizer']!r}: fine-tuning supports characters "
