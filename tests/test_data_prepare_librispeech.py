@@ -99,7 +99,7 @@ def test_second_call_reuses_and_a_changed_folder_prepares_again(
         raise AssertionError("the split was read again")
 
     with monkeypatch.context() as patch:
-        patch.setattr(module, "_split_rows", must_not_run)
+        patch.setattr(module, "split_rows", must_not_run)
         assert prepare_librispeech(corpus, prep, ["dev-clean"]) == {
             "dev-clean": manifest
         }

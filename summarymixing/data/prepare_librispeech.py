@@ -56,7 +56,12 @@ def read_transcripts(split_folder: str | Path) -> dict[str, str]:
     return dict(sorted(transcripts.items()))
 
 
-def _split_rows(split_folder: Path) -> tuple[list[dict], list[SkippedFile]]:
+def split_rows(split_folder: Path) -> tuple[list[dict], list[SkippedFile]]:
+    """Manifest rows of every transcribed utterance under a folder, and the skips.
+
+    Any folder of LibriSpeech's ``<spk>/<chapter>/`` layout works (a split, or
+    a fold of Libri-Light's limited-resource sets).
+    """
     transcripts = read_transcripts(split_folder)
     audio_files = {path.stem: path for path in split_folder.rglob("*.flac")}
     rows, skipped = [], []
@@ -140,7 +145,7 @@ def prepare_librispeech(
         if manifest_is_current(manifest, options):
             logger.info("Reusing %s (prepared with the same options)", manifest)
         else:
-            rows, skipped = _split_rows(folder)
+            rows, skipped = split_rows(folder)
             write_manifest(manifest, rows, options, skipped)
         manifests[split] = manifest
     return manifests

@@ -41,10 +41,16 @@ slurp           ``SLURP``                  ``dataset/slurp/*.jsonl``, ``slurp_re
 buckeye         ``Buckeye``                ``s<NN>/s<NN>01a.{wav,words,txt}``
 ==============  =========================  =====================================
 
+``build_limited_resource(<LibriSpeech root>)`` adds Libri-Light's
+limited-resource fine-tuning layout (``librispeech_finetuning/1h/0..5`` and
+``9h``, ``clean`` and ``other``) to a synthetic LibriSpeech, from its
+``train-clean-100`` audio (hard links).
+
 Each builder module documents its layout and what makes its content learnable.
 """
 
 from .corpus import CORPORA, SIZES, build_corpus
+from .limited_resource import build_limited_resource
 from .tts import LANGUAGES, SAMPLE_RATE, Speech, Voice, phonemize, synthesize
 
 __all__ = [
@@ -55,6 +61,7 @@ __all__ = [
     "Speech",
     "Voice",
     "build_corpus",
+    "build_limited_resource",
     "phonemize",
     "synthesize",
 ]
