@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from speechbrain.utils.metric_stats import ErrorRateStats
 from test_pretrain_recipe import TINY
 
-from summarymixing.data.synthetic import CORPORA
+from summarymixing.data.manifest import read_manifest
+from summarymixing.data.synthetic import CORPORA, build_limited_resource
 from summarymixing.export import export_fbank_baseline, export_untrained, load_encoder
+from summarymixing.finetune import load_asr
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "finetune_ctc.py"
@@ -83,6 +86,68 @@ def test_finetuning_learns_keeps_the_frontend_and_scores_every_test_split(
     trained = final_weights(tmp_path / "run")
     assert same(trained, original, "encoder.frontend.")  # never trained
     assert not same(trained, original, "encoder.encoder_wrapper.")
+    # the exported model is the tested checkpoint: same test WER and CER
+    rows = read_manifest(tmp_path / "run" / "prepared" / "test-clean.csv")
+    texts = load_asr(tmp_path / "run" / "asr").transcribe([r["wav"] for r in rows])
+    assert "ASR model:" in result.stdout
+    words, characters = ErrorRateStats(), ErrorRateStats(split_tokens=True)
+    for stats in (words, characters):
+        stats.append([r["ID"] for r in rows], [t.split() for t in texts],
+                     [r["wrd"].split() for r in rows])  # fmt: skip
+    tested = record["metrics"]["test-clean"]
+    assert float(words.summarize("error_rate")) == pytest.approx(tested["WER"])
+    assert float(characters.summarize("error_rate")) == pytest.approx(tested["CER"])
+
+
+ARPA = "\n".join([
+    "\\data\\", "ngram 1=4", "ngram 2=2", "", "\\1-grams:",
+    "-1.0\t<s>\t-0.3", "-1.0\t</s>", "-0.5\tTHE\t-0.3", "-2.0\t<unk>",
+    "", "\\2-grams:", "-0.1\t<s> THE", "-0.1\tTHE </s>", "", "\\end\\", "",
+])  # fmt: skip
+
+
+def bad_training_csv(data: Path, folder: Path) -> Path:
+    """One good training file, one empty one."""
+    (folder / "empty.flac").write_bytes(b"")
+    good = sorted((data / "train-clean-100").rglob("*.flac"))[0]
+    lines = [
+        "ID,wav,wrd",
+        f"mine-0,{good},ANY WORDS",
+        f"mine-1,{folder / 'empty.flac'},LOST",
+    ]
+    (folder / "train.csv").write_text("\n".join(lines) + "\n")
+    return folder / "train.csv"
+
+
+@pytest.mark.slow
+def test_limited_resource_sets_csv_splits_bpe_and_a_language_model(
+    encoder, tiny_corpora, tmp_path
+):
+    data = tiny_corpora / CORPORA["librispeech"]
+    build_limited_resource(data)
+    test = sorted((data / "test-clean").rglob("*.flac"))
+    lines = ["wav,wrd", f"{test[0]},THE QUIZ", f"{test[1]},THE END"]  # Q, Z unseen
+    (tmp_path / "mine.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "words.arpa").write_text(ARPA)
+    train_csv = bad_training_csv(data, tmp_path)
+    extra = ["--train_splits", f"[1h, {train_csv}]", "--valid_split", "10min"]
+    extra += ["--max_bad_audio_fraction", "0.5"]
+    extra += ["--test_splits", f"[{tmp_path / 'mine.csv'}, test-other]"]
+    extra += ["--tokenizer", "bpe", "--bpe_vocab_size", "40", "--decoding", "beam"]
+    extra += ["--beam_size", "4", "--lm_file", str(tmp_path / "words.arpa")]
+    result = finetune(encoder, data, tmp_path / "run", 4, 2, *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert set(record["metrics"]) == {str(tmp_path / "mine.csv"), "test-other"}
+    assert record["decoding"]["method"] == "beam"
+    assert record["bad_audio"] == {
+        "left_out_at_preparation": 1,
+        "skipped_in_training": 0,
+    }
+    assert "hold characters never seen in training ['Q', 'Z']" in result.stdout
+    assert (tmp_path / "run" / "asr" / "tokenizer" / "bpe40.model").is_file()
+    one_hour = read_manifest(tmp_path / "run" / "prepared" / "1h.csv")
+    assert 0 < len(one_hour) < len(list((data / "train-clean-100").rglob("*.flac")))
 
 
 @pytest.mark.slow
@@ -102,12 +167,29 @@ def test_the_encoder_does_not_move_while_frozen(encoder, tiny_corpora, tmp_path)
 def test_bad_input_is_one_message_before_any_work(encoder, tiny_corpora, tmp_path):
     data = tiny_corpora / CORPORA["librispeech"]
     fbank = export_fbank_baseline(tmp_path / "fbank")
+    bad_lm = tmp_path / "bad.arpa"
+    bad_lm.write_text("not a language model\n")
     cases = [
         (["--encoder_folder", str(fbank)], "FBANK baseline, which has no encoder"),
         (["--encoder_folder", str(tmp_path)], "is not an exported summarymixing"),
         (["--test_splits", "[test-noisy]"], "test-noisy"),
         (["--experiment_tracker", "tb"], "experiment_tracker 'tb' is not one of"),
         (["--validation_metric", "BLEU"], "validation_metric 'BLEU': choose WER"),
+        (["--tokenizer", "words"], "tokenizer 'words': choose one of characters, bpe"),
+        (["--train_splits", f"[{tmp_path}/none.csv]"], "none.csv does not exist"),
+        (
+            ["--train_splits", "[10h]", "--limited_resource_folder", str(tmp_path)],
+            "set '10h' needs",
+        ),
+        (
+            ["--decoding", "beam", "--lm_file", str(tmp_path / "lm.arpa")],
+            "lm.arpa does not exist",
+        ),
+        (["--decoding", "beam", "--lm_file", str(bad_lm)], "bad.arpa does not load"),
+        (
+            ["--train_splits", f"[{bad_training_csv(data, tmp_path)}]"],
+            "1 of 2 audio files were left out at preparation",
+        ),
     ]
     for extra, message in cases:
         command = [sys.executable, str(RECIPE), str(ROOT / "hparams/finetune_ctc.yaml")]

@@ -11,8 +11,14 @@ ctc_loss`); a non-finite loss is skipped and counted (the pre-training's
 :class:`~summarymixing.training.nonfinite.NonFiniteGuard`). Every
 ``log_interval`` updates the pre-training's step log writes loss, lrs, grad
 norm and throughput to the log and ``steps.jsonl``; validation and test
-decode greedily and score with SpeechBrain's ``ErrorRateStats`` (WER on
-words, CER on characters), as the MP3S ASR probe does. The checkpoint with
+decode (validation greedily, test with the configured
+:class:`~summarymixing.finetune.decoding.CTCDecoder`: greedy, or beam search
+with an optional language model) and score with SpeechBrain's
+``ErrorRateStats`` (WER on words, CER on characters), as the MP3S ASR probe
+does. Unreadable training files are skipped by the loader and counted
+(:class:`~summarymixing.data.bad_audio.BadAudioTracker`, checkpointed, too
+many stop the run); an unreadable evaluation file stops evaluation, naming it,
+so that a metric never silently covers fewer utterances. The checkpoint with
 the lowest validation ``validation_metric`` (``WER``, or ``CER``: the
 steadier signal while a weak model's WER stays near 100 %) is the one tested.
 """
@@ -27,8 +33,12 @@ import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.metric_stats import ErrorRateStats
 
+from summarymixing.data.bad_audio import BadAudioTracker
+from summarymixing.finetune.data import split_label
+from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
 from summarymixing.mp3s.asr_brain import absolute_lengths
-from summarymixing.mp3s.ctc import ctc_greedy_decode, ctc_loss
+from summarymixing.mp3s.ctc import ctc_loss
+from summarymixing.mp3s.task_datasets import require_readable_audio
 from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.pretrain_brain import gradient_norm, unwrap
 from summarymixing.training.random_state import RandomState
@@ -52,7 +62,9 @@ class CTCFineTuneBrain(sb.Brain):
         ``weight_decay``, ``encoder_lr_schedule``, ``head_lr_schedule``,
         ``freeze_encoder_steps``, ``max_nonfinite_batches``, ``log_interval``,
         ``sample_rate``, ``output_folder``, ``train_logger`` (and optionally
-        ``step_jsonl`` and ``experiment_tracker``).
+        ``step_jsonl``, ``experiment_tracker``, ``max_bad_audio_fraction``
+        and the decoding keys of
+        :meth:`~summarymixing.finetune.decoding.DecodingOptions.from_hparams`).
     run_opts, checkpointer
         As for ``speechbrain.Brain``; the checkpointer also gets both
         optimisers and the random state.
@@ -68,6 +80,13 @@ class CTCFineTuneBrain(sb.Brain):
             checkpointer=checkpointer,
         )
         self.tokenizer = tokenizer
+        self.greedy = CTCDecoder(tokenizer, DecodingOptions())
+        self.test_decoder = CTCDecoder(
+            tokenizer, DecodingOptions.from_hparams(vars(self.hparams))
+        )
+        self.bad_audio = BadAudioTracker(
+            getattr(self.hparams, "max_bad_audio_fraction", 0.01)
+        )
         self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
         main = if_main_process()
         jsonl = getattr(self.hparams, "step_jsonl", None)
@@ -88,6 +107,7 @@ class CTCFineTuneBrain(sb.Brain):
         self.start_stats()
         if checkpointer is not None:
             checkpointer.add_recoverable("random_state", RandomState(0))
+            checkpointer.add_recoverable("bad_audio", self.bad_audio)
 
     def init_optimizers(self) -> None:
         """AdamW for the encoder and for the head, each checkpointed."""
@@ -117,12 +137,15 @@ class CTCFineTuneBrain(sb.Brain):
         return self.optimizer_step < self.hparams.freeze_encoder_steps
 
     def on_fit_batch_start(self, batch, should_step: bool) -> None:
-        """Run the encoder without a graph while it is frozen."""
+        """Count skipped files; run the encoder without a graph while frozen."""
+        self.bad_audio.update(batch)
         unwrap(self.modules.model).encoder_frozen = self.encoder_frozen
 
     def compute_forward(self, batch, stage: sb.Stage):
         """Logits and padding mask of the batch."""
         batch = batch.to(self.device)
+        if stage != sb.Stage.TRAIN:
+            require_readable_audio(batch)
         wavs, wav_lens = batch.sig
         return self.modules.model(wavs, wav_lens)
 
@@ -134,11 +157,8 @@ class CTCFineTuneBrain(sb.Brain):
         loss = ctc_loss(logits, padding, tokens, lengths, self.tokenizer.blank_index)
         if stage == sb.Stage.TRAIN:
             return self.guard.check(loss, list(self.modules.parameters()), batch.id)
-        blank = self.tokenizer.blank_index
-        hypotheses = [
-            self.tokenizer.decode(ids).split()
-            for ids in ctc_greedy_decode(logits, padding, blank)
-        ]
+        decoder = self.test_decoder if stage == sb.Stage.TEST else self.greedy
+        hypotheses = [text.split() for text in decoder(logits, padding)]
         references = [text.split() for text in batch.wrd]
         self.word_stats.append(batch.id, hypotheses, references)
         self.char_stats.append(batch.id, hypotheses, references)
@@ -202,7 +222,8 @@ class CTCFineTuneBrain(sb.Brain):
                 {"test": self.test_name}, test_stats=metrics
             )
             if if_main_process():
-                path = Path(self.hparams.output_folder) / f"wer_{self.test_name}.txt"
+                label = split_label(self.test_name)
+                path = Path(self.hparams.output_folder) / f"wer_{label}.txt"
                 with open(path, "w", encoding="utf-8") as stream:
                     self.word_stats.write_stats(stream)
             return

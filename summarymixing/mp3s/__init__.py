@@ -32,6 +32,7 @@ from summarymixing.mp3s.tokenizers import (
     CharacterTokenizer,
     SentencePieceTokenizer,
     load_or_build_character_tokenizer,
+    make_tokenizer,
     train_bpe_tokenizer,
 )
 from summarymixing.mp3s.upstreams import (
@@ -73,6 +74,7 @@ __all__ = [
     "equal_error_rate",
     "error_rate",
     "load_or_build_character_tokenizer",
+    "make_tokenizer",
     "masked_mean",
     "min_detection_cost",
     "train_bpe_tokenizer",

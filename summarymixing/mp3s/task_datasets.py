@@ -67,6 +67,10 @@ def audio_dataset(
     return dataset
 
 
+class UnreadableAudioError(ValueError):
+    """An evaluation file could not be read (evaluation never skips files)."""
+
+
 def require_readable_audio(batch) -> None:
     """Raise if an item of an evaluation batch could not be read.
 
@@ -82,7 +86,7 @@ def require_readable_audio(batch) -> None:
     items = zip(batch.id, batch.wav, batch.audio_error, strict=True)
     bad = [f"{name} ({path}: {reason})" for name, path, reason in items if reason]
     if bad:
-        raise ValueError(
+        raise UnreadableAudioError(
             f"Cannot evaluate: unreadable audio for {', '.join(bad)}; restore the "
             "file(s), or delete the output folder's 'prepared' folder to prepare "
             "the manifests again without them"

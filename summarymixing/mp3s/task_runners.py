@@ -40,10 +40,7 @@ from summarymixing.mp3s.task_manifests import (
     manifest_rows,
     merge_manifests,
 )
-from summarymixing.mp3s.tokenizers import (
-    load_or_build_character_tokenizer,
-    train_bpe_tokenizer,
-)
+from summarymixing.mp3s.tokenizers import make_tokenizer
 from summarymixing.training.checkpointer import AtomicCheckpointer
 
 LABEL_COLUMNS = {"iemocap": "emo", "slurp": "scenario", "voxceleb1": "spk_id"}
@@ -131,14 +128,8 @@ def _fit(brain: sb.Brain, train: DynamicItemDataset, valid, hparams: Mapping) ->
 
 def _tokenizer(hparams: Mapping, transcripts: list[str]):
     folder = Path(hparams["output_folder"]) / "tokenizer"
-    if hparams["tokenizer"] == "bpe":
-        return train_bpe_tokenizer(folder, transcripts, hparams["bpe_vocab_size"])
-    if hparams["tokenizer"] == "characters":
-        return load_or_build_character_tokenizer(
-            folder / "characters.json", transcripts
-        )
-    raise ValueError(
-        f"tokenizer must be 'characters' or 'bpe', got {hparams['tokenizer']!r}"
+    return make_tokenizer(
+        hparams["tokenizer"], folder, transcripts, hparams.get("bpe_vocab_size", 100)
     )
 
 

@@ -265,3 +265,49 @@ def train_bpe_tokenizer(
     os.replace(f"{prefix}.vocab", folder / f"bpe{vocab_size}.vocab")
     os.replace(f"{prefix}.model", model_path)
     return SentencePieceTokenizer(model_path)
+
+
+TOKENIZERS = ("characters", "bpe")
+"""Values of the ``tokenizer`` key of the ASR tasks and of fine-tuning."""
+
+
+def make_tokenizer(
+    kind: str, folder: str | Path, transcripts: Iterable[str], bpe_vocab_size: int = 100
+):
+    """Load or build the tokenizer ``kind`` in ``folder`` from training transcripts.
+
+    Parameters
+    ----------
+    kind : str
+        ``characters`` (``<folder>/characters.json``) or ``bpe``
+        (``<folder>/bpe<bpe_vocab_size>.model``).
+    folder : str or Path
+        Where the tokenizer file is, or goes.
+    transcripts : iterable of str
+        Training transcripts, read only when the file does not exist.
+    bpe_vocab_size : int
+        Upper bound of the BPE vocabulary (``bpe`` only).
+
+    Returns
+    -------
+    CharacterTokenizer or SentencePieceTokenizer
+        The tokenizer.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> make_tokenizer("characters", tempfile.mkdtemp(), ["AB A"]).vocab_size
+    4
+    >>> make_tokenizer("words", tempfile.mkdtemp(), ["AB"])
+    Traceback (most recent call last):
+    ...
+    ValueError: tokenizer must be 'characters' or 'bpe', got 'words'
+    """
+    folder = Path(folder)
+    if kind == "bpe":
+        return train_bpe_tokenizer(folder, transcripts, bpe_vocab_size)
+    if kind == "characters":
+        return load_or_build_character_tokenizer(
+            folder / "characters.json", transcripts
+        )
+    raise ValueError(f"tokenizer must be 'characters' or 'bpe', got {kind!r}")

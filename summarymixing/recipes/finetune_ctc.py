@@ -10,14 +10,20 @@ small synthetic LibriSpeech with the short schedule of
 
     python recipes/finetune_ctc.py hparams/finetune_ctc.yaml --device cpu
 
-Real data, one GPU, fairseq's BASE 10 h schedule (the YAML's defaults)::
+Real data, one GPU, fairseq's BASE 10 h schedule (the YAML's defaults) on
+Libri-Light's 10 h set, tested on LibriSpeech's dev and test splits (split
+names: LibriSpeech folders, ``10min``/``1h``/``10h``, or ``wav,wrd`` CSV
+files; :mod:`summarymixing.finetune.data`)::
 
     python recipes/finetune_ctc.py hparams/finetune_ctc.yaml \
         --encoder_folder results/w2v2_SummaryMixing/1986/encoder \
-        --data_folder /data/LibriSpeech --train_splits "[train-clean-100]"
+        --data_folder /data/LibriSpeech --train_splits "[10h]" \
+        --limited_resource_folder /data/librispeech_finetuning
 
 Prints the test WER and CER of every test split and writes them to
 ``<output_folder>/result.json``; ``wer_<split>.txt`` holds the alignments.
+The tested checkpoint is exported to ``<output_folder>/asr``
+(:func:`summarymixing.finetune.load_asr` transcribes files with it).
 """
 
 from __future__ import annotations
@@ -31,17 +37,24 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
+from summarymixing.data.bad_audio import TooManyBadFilesError
 from summarymixing.data.loaders import loader_options
 from summarymixing.data.pipeline import make_dynamic_batch_sampler
-from summarymixing.data.prepare_librispeech import prepare_librispeech
 from summarymixing.export import load_encoder, read_encoder_json
-from summarymixing.finetune import CTCFineTuneBrain, CTCFineTuner
+from summarymixing.finetune import (
+    CTCFineTuneBrain,
+    CTCFineTuner,
+    DecodingOptions,
+    export_asr,
+    prepare_splits,
+)
 from summarymixing.mp3s.task_datasets import (
+    UnreadableAudioError,
     add_token_targets,
     audio_dataset,
     check_transcripts,
 )
-from summarymixing.mp3s.tokenizers import load_or_build_character_tokenizer
+from summarymixing.mp3s.tokenizers import TOKENIZERS, make_tokenizer
 from summarymixing.resources import hparams_folder
 from summarymixing.training.checkpointer import AtomicCheckpointer
 from summarymixing.training.config import (
@@ -49,6 +62,7 @@ from summarymixing.training.config import (
     load_yaml,
     merged_overrides,
 )
+from summarymixing.training.pretrain_brain import unwrap
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.trackers import check_tracker_name
 
@@ -77,10 +91,9 @@ def load_configuration(argv: list[str]) -> tuple[dict, dict, object, Path]:
         raise ValueError(
             f"validation_metric {hparams['validation_metric']!r}: choose WER or CER"
         )
-    if hparams["tokenizer"] != "characters":
+    if hparams["tokenizer"] not in TOKENIZERS:
         raise ValueError(
-            f"tokenizer {hparams['tokenizer']!r}: fine-tuning supports characters "
-            "for now"
+            f"tokenizer {hparams['tokenizer']!r}: choose one of {', '.join(TOKENIZERS)}"
         )
     folder = Path(hparams["encoder_folder"] or DEMO_ENCODER)
     if hparams["encoder_folder"] is None and not folder.is_dir():
@@ -115,45 +128,58 @@ def build_model(hparams: dict, vocab_size: int) -> CTCFineTuner:
     )
 
 
-def prepare_data(hparams: dict) -> dict[str, Path]:
-    """Manifests of the train, valid and test splits (the demo corpus if needed)."""
-    if hparams["data_folder"] is None:
-        from summarymixing.data.synthetic import build_corpus
-
-        root = Path(hparams["output_folder"]).parent / "demo_corpus"
-        hparams["data_folder"] = str(build_corpus("librispeech", root, size="small"))
-    splits = [*hparams["train_splits"], hparams["valid_split"], *hparams["test_splits"]]
-    return prepare_librispeech(
-        hparams["data_folder"], Path(hparams["output_folder"]) / "prepared", splits
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Fine-tune, test every test split, print and write the results."""
+    """Fine-tune, test every test split, export; print and write the results."""
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(message)s")
-    try:
+    try:  # everything a user can get wrong fails here, before training
         hparams, overrides, run_opts, base = load_configuration(argv)
-        manifests = prepare_data(hparams)
-    except (ValueError, FileNotFoundError) as error:
+        manifests = prepare_splits(hparams)
+        run = set_up(hparams, overrides, run_opts, base, manifests)
+    except (ValueError, FileNotFoundError, ImportError, TooManyBadFilesError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    try:
+        results = train_and_test(hparams, *run)
+    except (TooManyBadFilesError, UnreadableAudioError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    if if_main_process():
+        write_results(hparams, run[0], run[3], results)
+
+
+def build_tokenizer(hparams: dict, transcripts: list[str]):
+    """Return the run's tokenizer (built once by the main process, then read)."""
+    folder = Path(hparams["output_folder"]) / "tokenizer"
+    options = [hparams["tokenizer"], folder, transcripts, hparams["bpe_vocab_size"]]
+    run_on_main(make_tokenizer, args=options)
+    return make_tokenizer(*options)
+
+
+def transcript_rows(dataset) -> list[dict[str, str]]:
+    """``ID`` and ``wrd`` of every utterance of a dataset."""
+    return [{"ID": key, "wrd": row["wrd"]} for key, row in dataset.data.items()]
+
+
+def set_up(hparams: dict, overrides: dict, run_opts, base: Path, manifests: dict):
+    """Build datasets, tokenizer, model and Brain: (brain, train, evaluated, tokenizer).
+
+    Raises the user's errors (see :func:`main`) before any training.
+    """
     sb.create_experiment_directory(
         hparams["output_folder"], hyperparams_to_save=str(base), overrides=overrides
     )
     train_manifests = [manifests[name] for name in hparams["train_splits"]]
     train = audio_dataset(train_manifests, ["wrd", "tokens"])
     transcripts = [row["wrd"] for row in train.data.values()]
-    path = Path(hparams["output_folder"]) / "tokenizer" / "characters.json"
-    run_on_main(load_or_build_character_tokenizer, args=[path, transcripts])
-    tokenizer = load_or_build_character_tokenizer(path, transcripts)
-    check_transcripts(tokenizer, list(train.data.values()), "train")
+    tokenizer = build_tokenizer(hparams, transcripts)
+    check_transcripts(tokenizer, transcript_rows(train), "train")
     add_token_targets(train, tokenizer, strict=True)
     evaluated = {}
     for name in [hparams["valid_split"], *hparams["test_splits"]]:
         evaluated[name] = audio_dataset(manifests[name], ["wrd", "tokens"])
+        check_transcripts(tokenizer, transcript_rows(evaluated[name]), name)
         add_token_targets(evaluated[name], tokenizer, strict=False)
-
     model = build_model(hparams, tokenizer.vocab_size)
     checkpointer = AtomicCheckpointer(
         hparams["save_folder"],
@@ -167,6 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     brain = CTCFineTuneBrain(
         {"model": model}, tokenizer, hparams, run_opts, checkpointer
     )
+    brain.bad_audio.add_prepared(train_manifests)
+    return brain, train, evaluated, tokenizer
+
+
+def train_and_test(
+    hparams: dict, brain: CTCFineTuneBrain, train, evaluated: dict, tokenizer
+) -> dict[str, dict[str, float]]:
+    """Fine-tune, then test the best checkpoint on every test split."""
     sampler = make_dynamic_batch_sampler(
         train, hparams["max_batch_length"], hparams["num_buckets"], seed=hparams["seed"]
     )
@@ -191,15 +225,33 @@ def main(argv: list[str] | None = None) -> None:
         )
         results[name] = brain.evaluate_split(name, evaluated[name], options)
         print(f"{name}: WER {results[name]['WER']:.2f} CER {results[name]['CER']:.2f}")
-    if if_main_process():
-        record = {
-            "encoder_folder": hparams["encoder_folder"],
-            "optimizer_steps": brain.optimizer_step,
-            "metrics": results,
-        }
-        result = Path(hparams["output_folder"]) / "result.json"
-        result.write_text(json.dumps(record, indent=2) + "\n")
-        print(f"Result: {result}")
+    logger.info(brain.bad_audio.summary())
+    return results
+
+
+def write_results(hparams: dict, brain: CTCFineTuneBrain, tokenizer, results) -> None:
+    """``result.json``, and the tested checkpoint as an ASR folder."""
+    record = {
+        "encoder_folder": hparams["encoder_folder"],
+        "optimizer_steps": brain.optimizer_step,
+        "decoding": vars(DecodingOptions.from_hparams(hparams)),
+        "bad_audio": {
+            "left_out_at_preparation": sum(brain.bad_audio.prepared_left_out.values()),
+            "skipped_in_training": brain.bad_audio.num_skipped,
+        },
+        "metrics": results,
+    }
+    result = Path(hparams["output_folder"]) / "result.json"
+    result.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Result: {result}")
+    folder = export_asr(
+        hparams["export_folder"],
+        unwrap(brain.modules.model),
+        tokenizer,
+        hparams["encoder_folder"],
+        {"optimizer_steps": brain.optimizer_step, "test_metrics": results},
+    )
+    print(f"ASR model: {folder} (summarymixing.finetune.load_asr)")
 
 
 if __name__ == "__main__":
