@@ -126,3 +126,30 @@ def test_wrong_folders_are_named_with_the_fix(encoder_folder, tmp_path):
     CharacterTokenizer([" ", "A", "B"]).save(folder / "tokenizer" / "characters.json")
     with pytest.raises(ValueError, match="ctc_head.safetensors does not match"):
         load_asr(folder)
+
+
+def test_the_transcribe_program_prints_each_file_or_one_message(
+    encoder_folder, audio_files, tmp_path, capsys
+):
+    from summarymixing.recipes.transcribe import main
+
+    tokenizer = CharacterTokenizer([" ", "A", "B"])
+    model = tuned_model(encoder_folder, tokenizer.vocab_size)
+    folder = export_asr(tmp_path / "asr", model, tokenizer, encoder_folder, {})
+    main([str(folder), *map(str, audio_files[:2]), "--batch_size", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    expected = load_asr(folder).transcribe(audio_files[:2])
+    assert lines == [
+        f"{p}\t{t}" for p, t in zip(audio_files[:2], expected, strict=True)
+    ]
+    (tmp_path / "empty.wav").write_bytes(b"")
+    for arguments, message in [
+        ([str(folder), str(tmp_path / "empty.wav")], "empty.wav: empty file"),
+        ([str(encoder_folder), str(audio_files[0])], "it is an encoder folder"),
+        ([str(folder), str(audio_files[0]), "--decoding", "beam", "--lm_file",
+          str(tmp_path / "none.arpa")], "none.arpa does not exist"),
+    ]:  # fmt: skip
+        with pytest.raises(SystemExit) as stopped:
+            main(arguments)
+        assert stopped.value.code == 2
+        assert message in capsys.readouterr().err

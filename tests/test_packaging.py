@@ -115,11 +115,19 @@ def test_the_wheel_pretrains_probes_and_finetunes_from_another_folder(
     finetune += ["--max_batch_length", 20, "--num_buckets", 2, "--num_workers", 0]
     finetune += ["--grad_accumulation_factor", 1, "--device", "cpu"]
     assert "test-clean: WER" in run(finetune, elsewhere).stdout
+    audio = sorted(
+        (tiny_corpora / CORPORA["librispeech"] / "test-clean").rglob("*.flac")
+    )
+    transcribe = [venv / "bin/summarymixing-transcribe", "finetuned/asr", *audio[:2]]
+    lines = run(transcribe, elsewhere).stdout.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(a) for a in audio[:2]]
     # nothing of the run was written into the installed package
     assert not list((venv / "lib").rglob("results"))
 
 
-@pytest.mark.parametrize("name", ["pretrain", "mp3s_probe", "mp3s_benchmark"])
+@pytest.mark.parametrize(
+    "name", ["pretrain", "mp3s_probe", "mp3s_benchmark", "finetune_ctc", "transcribe"]
+)
 def test_each_recipe_file_launches_its_package_module(name):
     result = subprocess.run(
         [sys.executable, ROOT / "recipes" / f"{name}.py", "--help"],
