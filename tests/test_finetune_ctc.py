@@ -14,6 +14,7 @@ from summarymixing.data.manifest import read_manifest
 from summarymixing.data.synthetic import CORPORA, build_limited_resource
 from summarymixing.export import export_fbank_baseline, export_untrained, load_encoder
 from summarymixing.finetune import load_asr
+from summarymixing.mp3s.tasks import read_result
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "finetune_ctc.py"
@@ -69,8 +70,16 @@ def test_finetuning_learns_keeps_the_frontend_and_scores_every_test_split(
     data = tiny_corpora / CORPORA["librispeech"]
     result = finetune(encoder, data, tmp_path / "run", 40, 10)
     assert result.returncode == 0, result.stderr[-3000:]
-    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert set(record["metrics"]) == {"test-clean", "test-other"}
+    mp3s = read_result(tmp_path / "run")  # the MP3S results format
+    assert (mp3s.probe, mp3s.primary_metric) == ("finetune_ctc", "WER")
+    assert mp3s.metrics == {
+        "WER": record["metrics"]["test-clean"]["WER"],
+        "CER": record["metrics"]["test-clean"]["CER"],
+        "WER_test-other": record["metrics"]["test-other"]["WER"],
+        "CER_test-other": record["metrics"]["test-other"]["CER"],
+    }
     for metrics in record["metrics"].values():
         assert set(metrics) == {"WER", "CER"}
         assert 0 <= metrics["CER"] < 100  # better than writing nothing
@@ -137,8 +146,9 @@ def test_limited_resource_sets_csv_splits_bpe_and_a_language_model(
     extra += ["--beam_size", "4", "--lm_file", str(tmp_path / "words.arpa")]
     result = finetune(encoder, data, tmp_path / "run", 4, 2, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
-    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert set(record["metrics"]) == {str(tmp_path / "mine.csv"), "test-other"}
+    assert (tmp_path / "run" / "wer_mine.txt").is_file()
     assert record["decoding"]["method"] == "beam"
     assert record["bad_audio"] == {
         "left_out_at_preparation": 1,

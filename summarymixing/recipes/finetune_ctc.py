@@ -21,16 +21,19 @@ files; :mod:`summarymixing.finetune.data`)::
         --limited_resource_folder /data/librispeech_finetuning
 
 Prints the test WER and CER of every test split and writes them to
-``<output_folder>/result.json``; ``wer_<split>.txt`` holds the alignments.
+``<output_folder>/result.json`` in the MP3S results format (the first test
+split as ``WER``/``CER``, the others as ``WER_<split>``...; ``probe``
+``finetune_ctc``) and, with the decoding, step count and bad-audio counts, to
+``run.json``; ``wer_<split>.txt`` holds the alignments.
 The tested checkpoint is exported to ``<output_folder>/asr``
 (:func:`summarymixing.finetune.load_asr` transcribes files with it).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import speechbrain as sb
@@ -48,12 +51,15 @@ from summarymixing.finetune import (
     export_asr,
     prepare_splits,
 )
+from summarymixing.finetune.data import split_label
+from summarymixing.mp3s.output_folder import write_json_atomically
 from summarymixing.mp3s.task_datasets import (
     UnreadableAudioError,
     add_token_targets,
     audio_dataset,
     check_transcripts,
 )
+from summarymixing.mp3s.tasks import RESULT_FILE, ProbeResult
 from summarymixing.mp3s.tokenizers import TOKENIZERS, make_tokenizer
 from summarymixing.resources import hparams_folder
 from summarymixing.training.checkpointer import AtomicCheckpointer
@@ -229,9 +235,32 @@ def train_and_test(
     return results
 
 
+def mp3s_metrics(results: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Flatten per-split metrics the MP3S way: the first split's bare names.
+
+    Example
+    -------
+    >>> mp3s_metrics({"test-clean": {"WER": 9.0}, "test-other": {"WER": 20.0}})
+    {'WER': 9.0, 'WER_test-other': 20.0}
+    """
+    flat = {}
+    for index, (name, values) in enumerate(results.items()):
+        suffix = "" if index == 0 else f"_{split_label(name)}"
+        flat |= {f"{metric}{suffix}": value for metric, value in values.items()}
+    return flat
+
+
 def write_results(hparams: dict, brain: CTCFineTuneBrain, tokenizer, results) -> None:
-    """``result.json``, and the tested checkpoint as an ASR folder."""
-    record = {
+    """Write ``result.json`` (MP3S format), ``run.json``; export the ASR folder."""
+    output = Path(hparams["output_folder"])
+    result = ProbeResult(
+        "asr", "finetune_ctc", mp3s_metrics(results), "WER", [], output.resolve()
+    )
+    write_json_atomically(
+        output / RESULT_FILE,
+        asdict(result) | {"output_folder": str(result.output_folder)},
+    )
+    facts = {
         "encoder_folder": hparams["encoder_folder"],
         "optimizer_steps": brain.optimizer_step,
         "decoding": vars(DecodingOptions.from_hparams(hparams)),
@@ -241,9 +270,8 @@ def write_results(hparams: dict, brain: CTCFineTuneBrain, tokenizer, results) ->
         },
         "metrics": results,
     }
-    result = Path(hparams["output_folder"]) / "result.json"
-    result.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"Result: {result}")
+    write_json_atomically(output / "run.json", facts)
+    print(f"Result: {output / RESULT_FILE}")
     folder = export_asr(
         hparams["export_folder"],
         unwrap(brain.modules.model),
