@@ -105,7 +105,12 @@ def plot_downstream(
         colors = [f"C{index}" for index in range(len(names))]
         axis.bar(names, heights, yerr=errors, color=colors, capsize=3)
         for index, summary in enumerate(found):
-            text = f"{summary.mean:.1f}" if summary else "missing"
+            key = (names[index], task, probe, budget, metric)
+            text = (
+                f"{summary.mean:.1f}"
+                if summary
+                else ("missing" if key in table else "n/a")
+            )
             axis.text(index, heights[index], text, ha="center", va="bottom", fontsize=8)
         axis.set_title(f"{task} / {probe}, {budget:g} min\n{metric} (%)", fontsize=9)
         axis.tick_params(axis="x", labelsize=7, labelrotation=30)

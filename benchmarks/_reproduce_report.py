@@ -62,8 +62,12 @@ def downstream_table(
     for task, probe in probes:
         for metric in METRICS[task]:
             for budget in study.budgets:
-                cells = [table.get((n, task, probe, budget, metric)) for n in names]
-                texts = [cell.text(metric) if cell else "missing" for cell in cells]
+                keys = [(n, task, probe, budget, metric) for n in names]
+                texts = [
+                    table[key].text(metric) if table.get(key) else
+                    ("missing" if key in table else "n/a")
+                    for key in keys
+                ]  # fmt: skip
                 lines.append(
                     f"| {task} ({probe}) | {metric} | {budget:g} min | "
                     + " | ".join(texts) + " |"
@@ -192,10 +196,13 @@ def write_report(
         " Primary metric of each probe: CER of LibriSpeech test-clean, EER of "
         "VoxCeleb1; lower is better; ± is the sample standard deviation over seeds.",
         "\n".join(f"- {verdict.line}" for verdict in claims),
-        "## Downstream (MP3S probes on the frozen encoders)",
+        "## Downstream (MP3S probes on the frozen encoders, and fine-tuning)",
         "Mean ± std (number of seeds) over seeds; WER, CER, EER in %, minDCF; "
         "lower is better. *labels*: the minutes of labelled training audio the "
-        "probe was given (see the label subsets below).",
+        "probe was given (see the label subsets below). *finetune_ctc*: the "
+        "encoder itself fine-tuned with a CTC head on the same labels (front-end "
+        "frozen, `hparams/finetune_demo.yaml`'s schedule, test-clean; FBANK has "
+        "no encoder: n/a).",
         downstream_table(study, probes, table),
         "![downstream metrics](downstream.png)",
         "## Pre-training",

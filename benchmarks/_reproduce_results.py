@@ -32,6 +32,8 @@ from summarymixing.training.step_log import curve, read_steps
 METRICS = {"librispeech": ("CER", "WER"), "voxceleb1": ("EER", "minDCF")}
 """The metrics reported per task, the primary one (of the verdicts) first."""
 TAIL_FRACTION = 0.1
+NEEDS_ENCODER = frozenset({"finetune_ctc"})
+"""Probes that train the encoder itself: FBANK has no row there."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def collect_rows(study: Study, probes: Sequence[tuple[str, str]]) -> list[Result
     for budget in study.budgets:
         for task, probe in probes:
             for upstream in study.upstreams:
+                if upstream.kind == "fbank" and probe in NEEDS_ENCODER:
+                    continue
                 for seed in study.seeds:
                     folder = study.run_folder(upstream, seed, budget, task, probe)
                     result = read_result(folder)

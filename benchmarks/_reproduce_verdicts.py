@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from _reproduce_results import METRICS, Summary, SummaryKey
+from _reproduce_results import METRICS, NEEDS_ENCODER, Summary, SummaryKey
 from _reproduce_study import Study
 
 from summarymixing.mp3s.benchmark_tables import format_value
@@ -34,15 +34,18 @@ class Verdict:
     line: str
 
 
-def probe_label(task: str, metric: str, budget: float) -> str:
-    """How a probe is named in a verdict.
+def probe_label(task: str, metric: str, budget: float, probe: str = "") -> str:
+    """How a probe is named in a verdict (fine-tuning says so).
 
     Example
     -------
     >>> probe_label("librispeech", "CER", 10.0)
     'librispeech CER, 10 min labels'
+    >>> probe_label("librispeech", "CER", 10.0, "finetune_ctc")
+    'librispeech CER after CTC fine-tuning, 10 min labels'
     """
-    return f"{task} {metric}, {budget:g} min labels"
+    how = " after CTC fine-tuning" if probe in NEEDS_ENCODER else ""
+    return f"{task} {metric}{how}, {budget:g} min labels"
 
 
 def _unjudged(
@@ -196,21 +199,22 @@ def study_verdicts(
         arms = study.ablation.arm_names()
         values = (arms[0].removeprefix(f"{key}-"), arms[1].removeprefix(f"{key}-"))
         return [
-            ablation(key, values, probe_label(t, m, b), m,
+            ablation(key, values, probe_label(t, m, b, p), m,
                      get(arms[0], t, p, m, b), get(arms[1], t, p, m, b))
             for t, p, m, b in cases
         ]  # fmt: skip
     names = {upstream.name for upstream in study.upstreams}
     models = [upstream.name for upstream in study.pretrained]
     found = [
-        beats(model, baseline, probe_label(t, m, b), m,
+        beats(model, baseline, probe_label(t, m, b, p), m,
               get(model, t, p, m, b), get(baseline, t, p, m, b))
         for baseline in ("untrained", "fbank") if baseline in names
         for model in models
         for t, p, m, b in cases
+        if not (baseline == "fbank" and p in NEEDS_ENCODER)
     ]  # fmt: skip
     found += [
-        within_one_std(model, study.reference, probe_label(t, m, b), m,
+        within_one_std(model, study.reference, probe_label(t, m, b, p), m,
                        get(model, t, p, m, b), get(study.reference, t, p, m, b))
         for model in models if model != study.reference
         for t, p, m, b in cases

@@ -22,7 +22,10 @@ test untouched; ``_label_subsets``). Pre-trainings (``_pretrain_runs``) and
 probe groups (``recipes/mp3s_benchmark.py``, one per seed and budget) run as
 subprocesses, ``--jobs`` at once, each with ``--threads`` threads. Everything
 finished is reused when the command is run again; a failed run is recorded
-and the others go on (exit status 1). ``<out>/report.md`` (with
+and the others go on (exit status 1). Every upstream with an encoder is also
+fine-tuned with CTC on the same labelled subset, with the same short schedule
+(``_reproduce_finetune``; ``--skip-finetune`` leaves it out), and shown as the
+probe ``finetune_ctc``. ``<out>/report.md`` (with
 ``results.csv``, ``summary.csv``, ``curves.png``, ``downstream.png``,
 ``efficiency.png``) holds mean ± std over seeds and one verdict per claim.
 
@@ -37,7 +40,7 @@ Usage:
     python benchmarks/reproduce.py --asr-corpus /data/LibriSpeech
     python benchmarks/reproduce.py --ablation codebook  # -> <out>/ablation_codebook/
     python benchmarks/reproduce.py --size tiny --seeds 2 --steps 3 --hours 0.05 \
-        --label-minutes 1 2 --jobs 1 --out /tmp/repro   # smoke, 2 min
+        --label-minutes 1 2 --jobs 1 --out /tmp/repro   # smoke, 4 min
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from typing import Any
 
 import torch
 from _pretrain_runs import baseline_rss_mib
+from _reproduce_finetune import FINETUNE, run_finetunings
 from _reproduce_inputs import (
     StageClock,
     check_before_work,
@@ -150,6 +154,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--out", type=Path, default=Path("benchmarks/out/reproduce"))
     add("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     add("--skip-probes", action="store_true")
+    add("--skip-finetune", action="store_true",
+        help="no CTC fine-tuning of the encoders (the frozen probes only)")  # fmt: skip
     add("--ablation", metavar="NAME", help=f"one of {', '.join(ABLATIONS)}")
     args = parser.parse_args(argv)
     for option in ("seeds", "steps", "threads", "jobs"):
@@ -276,6 +282,14 @@ def main(argv: list[str] | None = None) -> int:
             study, commands, args.threads, args.jobs
         )
         clock.done("probes", bool(probed))
+    finetuned, finetune_failures = 0, {}
+    if not (args.skip_probes or args.skip_finetune):
+        clock.start()
+        finetuned, finetune_failures = run_finetunings(
+            study, out, args.size, args.device, args.threads, args.jobs
+        )
+        clock.done("fine-tuning", bool(finetuned))
+    probes = [*PROBES] if args.skip_finetune else [*PROBES, FINETUNE]
     machine["load_end"] = os.getloadavg()[0]
     setup = Setup(
         command=shlex.join([sys.executable, *sys.argv]),
@@ -289,16 +303,17 @@ def main(argv: list[str] | None = None) -> int:
         processes=(args.jobs, args.threads),
         baseline_mib=baseline_rss_mib(out, args.threads),
         failures=[f"pre-training {n}: {e}" for n, e in failures.items()]
-        + list(group_failures.values()),
+        + list(group_failures.values())
+        + list(finetune_failures.values()),
     )
-    report, rows = write_report(study, PROBES, setup)
+    report, rows = write_report(study, probes, setup)
     print(
         f"Trained now: {attempted - len(failures)} pre-trainings, {exported} "
-        "baseline folders, "
-        f"{probed} probe runs. Report: {report}"
+        f"baseline folders, {probed} probe runs, {finetuned} fine-tunings. "
+        f"Report: {report}"
     )
     failed = any(row.status == "failed" for row in rows)
-    return 1 if failures or group_failures or failed else 0
+    return 1 if failures or group_failures or finetune_failures or failed else 0
 
 
 if __name__ == "__main__":

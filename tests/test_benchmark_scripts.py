@@ -496,6 +496,56 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
     assert "- pre-training X seed 1: boom" in text
 
 
+def test_fine_tuning_rows_skip_fbank_and_say_so_in_the_verdicts(bench, tmp_path):
+    study_module = bench("_reproduce_study")
+    finetune = bench("_reproduce_finetune")
+    Upstream = study_module.Upstream
+    upstreams = (
+        Upstream("SummaryMixing", "pretrained", Path("w2v2_summarymixing.yaml")),
+        Upstream("untrained", "untrained"),
+        Upstream("fbank", "fbank"),
+    )
+    study = study_module.Study(
+        tmp_path, (1986, 1987), (1.0,), upstreams, "SummaryMixing"
+    )
+    for seed in study.seeds:
+        for index, upstream in enumerate(upstreams):
+            study.encoder_folder(upstream, seed).mkdir(parents=True, exist_ok=True)
+            (study.encoder_folder(upstream, seed) / "encoder.json").write_text("{}")
+            if upstream.kind == "fbank":
+                continue
+            run = study.run_folder(upstream, seed, 1.0, *finetune.FINETUNE)
+            run.mkdir(parents=True)
+            base = 20.0 + 30 * index + seed - 1986
+            (run / "result.json").write_text(json.dumps({
+                "task": "asr", "probe": "finetune_ctc", "primary_metric": "WER",
+                "metrics": {"CER": base, "WER": 2 * base}, "layer_weights": [],
+            }))  # fmt: skip
+    commands = finetune.finetune_command(study, 1987, 1.0, tmp_path, "tiny", "cpu")
+    assert [folder.parts[-3] for folder, _ in commands] == [
+        "SummaryMixing",
+        "untrained",
+    ]
+    command = commands[0][1]
+    assert "--seed=1987" in command and "--optimizer_step_limit=4" in command
+    assert command[command.index("--data_folder") + 1].endswith("librispeech-1min")
+    results = bench("_reproduce_results")
+    verdicts = bench("_reproduce_verdicts")
+    rows = results.collect_rows(study, [finetune.FINETUNE])
+    assert {row.upstream for row in rows} == {"SummaryMixing", "untrained"}
+    table = results.summaries(rows)
+    lines = [v.line for v in verdicts.study_verdicts(study, [finetune.FINETUNE], table)]
+    assert lines == [
+        "SummaryMixing beats untrained by more than the spread of seeds (librispeech "
+        "CER after CTC fine-tuning, 1 min labels): holds (untrained 50.50 ± 0.71 - "
+        "SummaryMixing 20.50 ± 0.71 = 30.00 > 1.41)"
+    ]
+    report = bench("_reproduce_report")
+    text = report.downstream_table(study, [finetune.FINETUNE], table)
+    assert "| librispeech (finetune_ctc) | CER | 1 min | 20.50 ± 0.71 (2) |" in text
+    assert text.splitlines()[2].endswith("| n/a |")
+
+
 @pytest.mark.slow
 def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
     out = tmp_path / "repro"
@@ -506,8 +556,9 @@ def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
     ]  # fmt: skip
     first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "Trained now: 4 pre-trainings, 3 baseline folders, 32 probe runs" in (
-        first.stdout
+    assert (
+        "Trained now: 4 pre-trainings, 3 baseline folders, 32 probe runs, "
+        "12 fine-tunings" in first.stdout
     )
     assert (out / "report.md").is_file()
     with (out / "results.csv").open() as handle:
@@ -519,8 +570,11 @@ def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
         for budget in ("1.0", "2.0")
     }
     assert all(r["status"] == "done" and r["value"] for r in rows)
+    tuned = [r for r in rows if r["probe"] == "finetune_ctc"]
+    assert len(tuned) == 3 * 2 * 2 * 2  # no FBANK row: it has no encoder to tune
+    assert "fbank" not in {r["upstream"] for r in tuned}
     with (out / "summary.csv").open() as handle:
-        assert len(list(csv.DictReader(handle))) == 4 * 2 * 2 * 2
+        assert len(list(csv.DictReader(handle))) == 4 * 2 * 2 * 2 + 3 * 2 * 2
     steps = out / "seed-1986" / "pretrain" / "SummaryMixing" / "steps.jsonl"
     readings = [json.loads(line) for line in steps.read_text().splitlines()]
     eers = [r["monitor_speaker_eer"] for r in readings if r["kind"] == "monitor"]
@@ -528,12 +582,13 @@ def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
     finished = sorted(out.glob("seed-*/**/result.json")) + sorted(
         out.glob("seed-*/pretrain/*/reproduce.json")
     )
-    assert len(finished) == 32 + 4
+    assert len(finished) == 32 + 12 + 4
     stamps = [path.stat().st_mtime_ns for path in finished]
     second = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "Trained now: 0 pre-trainings, 0 baseline folders, 0 probe runs" in (
-        second.stdout
+    assert (
+        "Trained now: 0 pre-trainings, 0 baseline folders, 0 probe runs, "
+        "0 fine-tunings" in second.stdout
     )
     assert [path.stat().st_mtime_ns for path in finished] == stamps
 

@@ -1,0 +1,126 @@
+"""The fine-tuning stage of ``reproduce.py``: every encoder fine-tuned with CTC.
+
+Beside the frozen probes, each upstream that has an encoder (pre-trained or
+untrained; FBANK has none) is fine-tuned with ``recipes/finetune_ctc.py`` for
+every seed and label budget, on the same labelled subset the ASR probe trains
+on (``<out>/subsets/librispeech-<A>min``, or the ``--asr-corpus`` subset),
+with the same schedule for all: the keys of ``hparams/finetune_demo.yaml``
+(``FINETUNE_KEYS[size]`` on top; ``tiny`` is a smoke test). The run folder is
+the probe layout's, ``seed-<s>/probes-<A>min/<upstream>/librispeech/
+finetune_ctc``, and the recipe's ``result.json`` is in the MP3S results
+format, so the report reads it like any probe. A finished run is reused; a
+failed one leaves its ``stdout.txt`` and the others go on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from _pretrain_runs import command_line_value, run_measured
+from _reproduce_study import Study, subset_folder
+
+from summarymixing.mp3s.tasks import read_result
+from summarymixing.resources import hparams_folder
+from summarymixing.training.config import load_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "finetune_ctc.py"
+FINETUNE = ("librispeech", "finetune_ctc")
+"""The (task, probe) under which the report shows fine-tuning."""
+FINETUNE_KEYS = {
+    "small": {"test_splits": ["test-clean"]},
+    "tiny": {"test_splits": ["test-clean"], "optimizer_step_limit": 4,
+             "freeze_encoder_steps": 2, "log_interval": 1},
+}  # fmt: skip
+"""Per corpus size: keys on top of ``hparams/finetune_demo.yaml``."""
+
+
+def finetune_keys(size: str, seed: int) -> dict[str, Any]:
+    """Return the fine-tuning YAML keys of every upstream at one seed.
+
+    Example
+    -------
+    >>> keys = finetune_keys("tiny", 1987)
+    >>> keys["seed"], keys["optimizer_step_limit"], keys["validation_metric"]
+    (1987, 4, 'CER')
+    """
+    keys = load_yaml((hparams_folder() / "finetune_demo.yaml").read_text())
+    return {**keys, **FINETUNE_KEYS[size], "seed": seed}
+
+
+def finetune_command(
+    study: Study, seed: int, budget: float, out: Path, size: str, device: str
+) -> list[tuple[Path, list[str]]]:
+    """Return (run folder, command) of every upstream with an encoder folder."""
+    keys = finetune_keys(size, seed)
+    runs = []
+    for upstream in study.upstreams:
+        if upstream.kind == "fbank":
+            continue
+        encoder = study.encoder_folder(upstream, seed).resolve()
+        if not (encoder / "encoder.json").is_file():
+            continue
+        folder = study.run_folder(upstream, seed, budget, *FINETUNE).resolve()
+        command = [
+            sys.executable,
+            str(RECIPE),
+            str(hparams_folder() / "finetune_ctc.yaml"),
+        ]
+        command += ["--encoder_folder", str(encoder), "--output_folder", str(folder)]
+        command += [
+            "--data_folder",
+            str(subset_folder(out, FINETUNE[0], budget).resolve()),
+        ]
+        command += ["--device", device, "--noprogressbar"]
+        command += [f"--{key}={command_line_value(v)}" for key, v in keys.items()]
+        runs.append((folder, command))
+    return runs
+
+
+def run_finetunings(
+    study: Study,
+    out: Path,
+    size: str,
+    device: str,
+    threads: int,
+    jobs: int,
+) -> tuple[int, dict[str, str]]:
+    """Fine-tune every upstream, seed and budget not done yet, ``jobs`` at once.
+
+    Returns
+    -------
+    tuple of (int, dict)
+        How many runs finished now, and run -> error of the failed ones.
+    """
+    pending = [
+        (seed, budget, folder, command)
+        for seed in study.seeds
+        for budget in study.budgets
+        for folder, command in finetune_command(study, seed, budget, out, size, device)
+        if read_result(folder) is None
+    ]
+
+    def run(seed: int, budget: float, folder: Path, command: list[str]) -> str | None:
+        name = f"fine-tuning {folder.parents[1].name} seed {seed}, {budget:g} min"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "failure.log").unlink(missing_ok=True)
+        print(f"{name}: running ({folder / 'stdout.txt'})", flush=True)
+        start = time.time()
+        cost = run_measured(command, folder / "stdout.txt", threads)
+        print(f"{name}: exit {cost['returncode']} after {time.time() - start:.0f} s",
+              flush=True)  # fmt: skip
+        if cost["returncode"] != 0:
+            (folder / "failure.log").write_text((folder / "stdout.txt").read_text())
+            return f"{name}: exit status {cost['returncode']} ({folder / 'stdout.txt'})"
+        return None
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run, *item) for item in pending]
+    errors = [future.result() for future in futures]
+    failures: Mapping[str, str] = {e.split(":")[0]: e for e in errors if e}
+    return len(pending) - len(failures), dict(failures)
