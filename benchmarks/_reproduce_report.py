@@ -238,6 +238,7 @@ INTRO = {
     "labelled audio. Synthetic speech and a small model: the cost comparison "
     "is real; the downstream numbers say whether pre-training helped here.",
     True: "One pre-training key of the SummaryMixing model changed, everything "
-    "else as in the main study, for several seeds; both encoders probed frozen "
-    "with two budgets of labelled audio.",
+    "else as in the main study, for several seeds; both encoders and the "
+    "untrained encoder of the default probed frozen with two budgets of "
+    "labelled audio, and fine-tuned with CTC on the same labels.",
 }

@@ -181,7 +181,7 @@ def study_verdicts(
     Main study: (a, b) each pre-trained model against ``untrained`` and
     ``fbank`` (:func:`beats`), then (c) each other pre-trained model against
     the reference, MHSA (:func:`within_one_std`). Ablation: :func:`ablation`
-    of its two arms.
+    of its two arms, then each arm against ``untrained`` when the study has it.
     """
     cases = [
         (task, probe, METRICS[task][0], budget)
@@ -198,11 +198,19 @@ def study_verdicts(
         key = study.ablation.key
         arms = study.ablation.arm_names()
         values = (arms[0].removeprefix(f"{key}-"), arms[1].removeprefix(f"{key}-"))
-        return [
+        found = [
             ablation(key, values, probe_label(t, m, b, p), m,
                      get(arms[0], t, p, m, b), get(arms[1], t, p, m, b))
             for t, p, m, b in cases
         ]  # fmt: skip
+        if any(upstream.kind == "untrained" for upstream in study.upstreams):
+            found += [
+                beats(arm, "untrained", probe_label(t, m, b, p), m,
+                      get(arm, t, p, m, b), get("untrained", t, p, m, b))
+                for arm in arms
+                for t, p, m, b in cases
+            ]  # fmt: skip
+        return found
     names = {upstream.name for upstream in study.upstreams}
     models = [upstream.name for upstream in study.pretrained]
     found = [

@@ -31,7 +31,8 @@ probe ``finetune_ctc``. ``<out>/report.md`` (with
 
 ``--ablation NAME`` runs one of ``ABLATIONS`` instead: two SummaryMixing
 pre-trainings that differ in one YAML key (its default and one alternative;
-the ablation's value wins over ``--override``), same seeds and probes, in
+the ablation's value wins over ``--override``) and the untrained encoder of
+the default, same seeds, probes and fine-tuning, in
 ``<out>/ablation_<NAME>/``. On-disk layout: ``_reproduce_study``.
 
 Usage:
@@ -196,8 +197,10 @@ def make_study(args: argparse.Namespace) -> Study:
     Example
     -------
     >>> study = make_study(parse_args(["--ablation", "mask_prob", "--seeds", "2"]))
-    >>> [u.name for u in study.upstreams], study.seeds, study.out.name
-    (['mask_prob-0.65', 'mask_prob-0.5'], (1986, 1987), 'ablation_mask_prob')
+    >>> [u.name for u in study.upstreams]
+    ['mask_prob-0.65', 'mask_prob-0.5', 'untrained']
+    >>> study.seeds, study.out.name
+    ((1986, 1987), 'ablation_mask_prob')
     """
     seeds, budgets = seeds_for(args.seeds), tuple(args.label_minutes)
     sm = MODELS["SummaryMixing"]
@@ -214,7 +217,7 @@ def make_study(args: argparse.Namespace) -> Study:
         for name, value in zip(
             ablation.arm_names(), (ablation.default, ablation.alternative), strict=True
         )
-    )
+    ) + (Upstream("untrained", "untrained", sm),)
     title = (
         f"Ablation {args.ablation}: {ablation.key} {ablation.default} (default) vs "
         f"{ablation.alternative}"
