@@ -208,3 +208,33 @@ def test_bad_input_is_one_message_before_any_work(encoder, tiny_corpora, tmp_pat
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert result.returncode == 2, (extra, result.stderr[-2000:])
         assert message in result.stderr and "Traceback" not in result.stderr, extra
+
+
+@pytest.mark.slow
+def test_two_process_gloo_finetuning_keeps_replicas_identical(
+    encoder, tiny_corpora, tmp_path
+):
+    """DDP through the frozen phase (no encoder graph), layerdrop, accumulation."""
+    data = tiny_corpora / CORPORA["librispeech"]
+    command = [str(RECIPE), str(ROOT / "hparams/finetune_ctc.yaml")]
+    command += ["--encoder_folder", str(encoder), "--data_folder", str(data)]
+    command += ["--output_folder", str(tmp_path / "ddp"), "--device", "cpu"]
+    command += ["--distributed_backend", "gloo", "--noprogressbar"]
+    command += ["--optimizer_step_limit", "8", "--freeze_encoder_steps", "4"]
+    command += ["--layerdrop_prob", "0.5", "--max_batch_length", "10"]
+    for key, value in FAST.items():
+        if key != "max_batch_length":
+            command += [f"--{key}", str(value)]
+    command += ["--grad_accumulation_factor", "2"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    result = subprocess.run(
+        [*torchrun, "--nproc_per_node=2", *command],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (tmp_path / "ddp" / "log.txt").read_text()
+    assert "max parameter difference across 2 ranks = 0" in log
+    assert read_result(tmp_path / "ddp").metrics.keys() >= {"WER", "CER"}
+    assert (tmp_path / "ddp" / "asr" / "asr.json").is_file()

@@ -9,11 +9,15 @@ front-end's latents, before the projection that the context network owns, so
 that the exported wrapper is used as it is. Masking happens in training mode
 only; evaluation sees the whole input.
 
-The front-end stays frozen (``train_frontend: false``, fairseq's
+The pre-training's output projection (to the quantised targets) is not used
+and does not learn. The front-end stays frozen (``train_frontend: false``, fairseq's
 ``feature_grad_mult`` 0): its parameters do not require gradients and it runs
 without building a graph. While ``encoder_frozen`` is set, the context network
 runs without a graph too, so that only the head learns (the first updates of
-fairseq's recipe).
+fairseq's recipe); a zero term of its parameters is added to its output so
+that DDP, which reduces the gradient of every parameter that requires one,
+finds each of them used (their gradients are zero, and the Brain leaves the
+encoder's optimiser out of those updates).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from summarymixing.encoders.layer_stack import zero_parameter_term
 from summarymixing.export.pretrained_encoder import PretrainedEncoder
 from summarymixing.wav2vec2.lengths import frontend_latents
 from summarymixing.wav2vec2.masking import compute_span_mask
@@ -80,6 +85,9 @@ class CTCFineTuner(nn.Module):
         self.train_frontend = train_frontend
         self.encoder_frozen = False
         encoder.frontend.requires_grad_(train_frontend)
+        projection = getattr(encoder.encoder_wrapper, "output_proj", None)
+        if projection is not None:  # pre-training's target projection: unused
+            projection.requires_grad_(False)
 
     def forward(
         self, wavs: torch.Tensor, wav_lens: torch.Tensor
@@ -96,10 +104,12 @@ class CTCFineTuner(nn.Module):
                 mask = compute_span_mask(
                     lengths, latents.shape[1], self.mask_prob, self.mask_length
                 ).to(latents.device)
-        with torch.set_grad_enabled(
-            not self.encoder_frozen and torch.is_grad_enabled()
-        ):
-            encoded = self.encoder.encoder_wrapper(latents, padding, mask=mask).encoded
+        wrapper = self.encoder.encoder_wrapper
+        frozen = self.encoder_frozen and torch.is_grad_enabled()
+        with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
+            encoded = wrapper(latents, padding, mask=mask).encoded
+        if frozen:  # DDP reduces every parameter's gradient: give them zeros
+            encoded = encoded + zero_parameter_term(wrapper)
         return self.head(self.dropout(encoded)), padding
 
     def mask_channels(self, latents: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import speechbrain as sb
+import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
@@ -67,6 +68,11 @@ from summarymixing.training.config import (
     configured_value,
     load_yaml,
     merged_overrides,
+)
+from summarymixing.training.distributed import (
+    ProcessGroupError,
+    init_process_group,
+    replica_divergence,
 )
 from summarymixing.training.pretrain_brain import unwrap
 from summarymixing.training.run_options import parse_arguments
@@ -140,16 +146,26 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(message)s")
     try:  # everything a user can get wrong fails here, before training
         hparams, overrides, run_opts, base = load_configuration(argv)
+        init_process_group(run_opts["distributed_backend"], hparams["ddp_timeout_s"])
+        run_on_main(prepare_splits, args=[hparams])  # then read by every rank
         manifests = prepare_splits(hparams)
         run = set_up(hparams, overrides, run_opts, base, manifests)
     except (ValueError, FileNotFoundError, ImportError, TooManyBadFilesError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except ProcessGroupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     try:
         results = train_and_test(hparams, *run)
     except (TooManyBadFilesError, UnreadableAudioError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    divergence = replica_divergence(run[0].modules.model)
+    if torch.distributed.is_initialized():
+        world = torch.distributed.get_world_size()
+        logger.info("Replica check: max parameter difference across %d ranks = %g",
+                    world, divergence)  # fmt: skip
     if if_main_process():
         write_results(hparams, run[0], run[3], results)
 
