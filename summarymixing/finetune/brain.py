@@ -39,8 +39,9 @@ from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
 from summarymixing.mp3s.asr_brain import absolute_lengths
 from summarymixing.mp3s.ctc import ctc_loss
 from summarymixing.mp3s.task_datasets import require_readable_audio
+from summarymixing.training.distributed import unwrap
 from summarymixing.training.nonfinite import NonFiniteGuard
-from summarymixing.training.pretrain_brain import gradient_norm, unwrap
+from summarymixing.training.pretrain_brain import gradient_norm
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.step_log import StepLog
 from summarymixing.training.trackers import make_tracker

@@ -33,8 +33,8 @@ from summarymixing.data.bad_audio import BadAudioTracker
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.task_datasets import require_readable_audio
+from summarymixing.training.distributed import unwrap
 from summarymixing.training.nonfinite import NonFiniteGuard
-from summarymixing.training.pretrain_brain import unwrap
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.trackers import make_tracker
 

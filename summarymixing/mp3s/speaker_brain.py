@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
 from summarymixing.mp3s.metrics import equal_error_rate, min_detection_cost
 from summarymixing.mp3s.prepare_voxceleb import Trial
-from summarymixing.training.pretrain_brain import unwrap
+from summarymixing.training.distributed import unwrap
 
 
 def score_trials(

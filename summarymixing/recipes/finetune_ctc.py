@@ -73,8 +73,8 @@ from summarymixing.training.distributed import (
     ProcessGroupError,
     init_process_group,
     replica_divergence,
+    unwrap,
 )
-from summarymixing.training.pretrain_brain import unwrap
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.trackers import check_tracker_name
 

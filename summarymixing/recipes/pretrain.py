@@ -78,8 +78,9 @@ from summarymixing.training.distributed import (
     exit_on_lost_peer,
     init_process_group,
     replica_divergence,
+    unwrap,
 )
-from summarymixing.training.pretrain_brain import PretrainBrain, unwrap
+from summarymixing.training.pretrain_brain import PretrainBrain
 from summarymixing.training.quality_monitor import make_quality_monitor
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.step_log import effective_batch_hours

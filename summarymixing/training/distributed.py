@@ -15,7 +15,8 @@ processes that survive a dead peer.
 A DDP run whose replicas silently diverge (a rank that skipped a step, a
 parameter outside the reducer) wastes every GPU-hour after the divergence.
 :func:`replica_divergence` is cheap (two all-reduces of one vector) and runs
-at the end of training, and whenever a user calls it.
+at the end of training, and whenever a user calls it. :func:`unwrap` gives
+the module inside a DDP wrapper (every Brain and recipe uses this one).
 """
 
 from __future__ import annotations
@@ -220,3 +221,15 @@ def replica_divergence(module: torch.nn.Module) -> float:
     torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
     torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
     return float((high - low).abs().max()) if flat.numel() else 0.0
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """Return the module inside a DDP wrapper (or the module itself).
+
+    Example
+    -------
+    >>> layer = torch.nn.Linear(2, 2)
+    >>> unwrap(layer) is layer
+    True
+    """
+    return getattr(module, "module", module)

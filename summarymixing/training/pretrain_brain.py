@@ -19,6 +19,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process
 
+from summarymixing.training.distributed import unwrap
 from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.quality_monitor import QualityMonitor
 from summarymixing.training.random_state import RandomState
@@ -29,18 +30,6 @@ from summarymixing.training.worst_case import reserve_optimizer_state, try_batch
 logger = logging.getLogger(__name__)
 
 VALID_TERMS = ("loss", "contrastive", "diversity", "accuracy", "perplexity")
-
-
-def unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    """Return the module inside a DDP wrapper (or the module itself).
-
-    Example
-    -------
-    >>> layer = torch.nn.Linear(2, 2)
-    >>> unwrap(layer) is layer
-    True
-    """
-    return getattr(module, "module", module)
 
 
 def gradient_norm(parameters: list[torch.nn.Parameter]) -> float:
