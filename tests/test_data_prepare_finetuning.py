@@ -14,8 +14,9 @@ from summarymixing.finetune.data import prepare_splits
 
 
 @pytest.fixture(scope="module")
-def limited(tiny_corpora):
-    return build_limited_resource(tiny_corpora / CORPORA["librispeech"])
+def limited(tiny_corpora, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("limited") / "librispeech_finetuning"
+    return build_limited_resource(tiny_corpora / CORPORA["librispeech"], folder)
 
 
 def ids(manifest):
@@ -30,7 +31,9 @@ def test_the_sets_nest_like_libri_light_and_cover_the_training_split(
         for name in ("10min", "1h", "10h")
     }
     assert sets["10min"] < sets["1h"] < sets["10h"]
-    train = (tiny_corpora / CORPORA["librispeech"] / "train-clean-100").rglob("*.flac")
+    corpus = tiny_corpora / CORPORA["librispeech"]
+    assert not (corpus / "librispeech_finetuning").exists()  # the corpus untouched
+    train = (corpus / "train-clean-100").rglob("*.flac")
     assert sets["10h"] == {path.stem for path in train}
     folds = [ids_of_fold(limited, fold) for fold in range(6)]
     assert all(folds) and sum(map(len, folds)) == len(sets["1h"])  # disjoint
@@ -96,6 +99,7 @@ def test_splits_of_every_kind_in_one_run(limited, tiny_corpora, tmp_path):
         "valid_split": "dev-clean",
         "test_splits": [str(tmp_path / "x/data.csv"), str(tmp_path / "y/data.csv")],
         "data_folder": str(tiny_corpora / CORPORA["librispeech"]),
+        "limited_resource_folder": str(limited),
         "output_folder": str(tmp_path / "run"),
     }
     manifests = prepare_splits(hparams)

@@ -133,14 +133,19 @@ def test_limited_resource_sets_csv_splits_bpe_and_a_language_model(
     encoder, tiny_corpora, tmp_path
 ):
     data = tiny_corpora / CORPORA["librispeech"]
-    build_limited_resource(data)
+    limited = build_limited_resource(data, tmp_path / "librispeech_finetuning")
     test = sorted((data / "test-clean").rglob("*.flac"))
     lines = ["wav,wrd", f"{test[0]},THE QUIZ", f"{test[1]},THE END"]  # Q, Z unseen
     (tmp_path / "mine.csv").write_text("\n".join(lines) + "\n")
     (tmp_path / "words.arpa").write_text(ARPA)
     train_csv = bad_training_csv(data, tmp_path)
     extra = ["--train_splits", f"[1h, {train_csv}]", "--valid_split", "10min"]
-    extra += ["--max_bad_audio_fraction", "0.5"]
+    extra += [
+        "--max_bad_audio_fraction",
+        "0.5",
+        "--limited_resource_folder",
+        str(limited),
+    ]
     extra += ["--test_splits", f"[{tmp_path / 'mine.csv'}, test-other]"]
     extra += ["--tokenizer", "bpe", "--bpe_vocab_size", "40", "--decoding", "beam"]
     extra += ["--beam_size", "4", "--lm_file", str(tmp_path / "words.arpa")]

@@ -29,13 +29,19 @@ PARTS = tuple(
 SOURCE_SPLIT = "train-clean-100"
 
 
-def build_limited_resource(librispeech_root: str | Path) -> Path:
-    """Write ``<librispeech_root>/librispeech_finetuning`` unless it is there.
+def build_limited_resource(
+    librispeech_root: str | Path, folder: str | Path | None = None
+) -> Path:
+    """Write the limited-resource layout unless it is there.
 
     Parameters
     ----------
     librispeech_root : str or Path
         A synthetic LibriSpeech (``build_corpus("librispeech", ...)``).
+    folder : str or Path, optional
+        Where to write it; default ``<librispeech_root>/librispeech_finetuning``
+        (where the recipe looks by default). Elsewhere, the corpus is left
+        untouched (links point into it).
 
     Returns
     -------
@@ -52,8 +58,8 @@ def build_limited_resource(librispeech_root: str | Path) -> Path:
     (['1h', '9h'], 16)
     """
     root = Path(librispeech_root)
-    folder = root / FOLDER
-    done = root / f"{FOLDER}.complete"
+    folder = Path(folder) if folder is not None else root / FOLDER
+    done = folder.parent / f"{folder.name}.complete"
     if done.is_file():
         return folder
     source = root / SOURCE_SPLIT
@@ -63,7 +69,7 @@ def build_limited_resource(librispeech_root: str | Path) -> Path:
             f"{source} has {len(transcripts)} utterances, fewer than the "
             f"{len(PARTS)} folders of the limited-resource layout"
         )
-    staging = root / f"{FOLDER}.partial"
+    staging = folder.parent / f"{folder.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     lines: dict[Path, list[str]] = defaultdict(list)
     for index, (utterance_id, text) in enumerate(transcripts.items()):
