@@ -238,7 +238,7 @@ def test_two_process_gloo_finetuning_keeps_replicas_identical(
         text=True,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     log = (tmp_path / "ddp" / "log.txt").read_text()
     assert "max parameter difference across 2 ranks = 0" in log
     assert read_result(tmp_path / "ddp").metrics.keys() >= {"WER", "CER"}
