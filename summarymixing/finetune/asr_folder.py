@@ -13,7 +13,8 @@ to ``<output_folder>/asr``::
 
 :func:`load_asr` rebuilds it as a :class:`CTCTranscriber`, whose
 ``transcribe(paths)`` reads audio files of any rate (resampled to 16 kHz),
-batches them by length and returns their text, in the order given. Padding
+batches them by length (from the headers; one batch of audio in memory at a
+time) and returns their text, in the order given. Padding
 changes nothing: the encoders are padding-exact, so a file transcribed in a
 batch gets the text it gets alone.
 """
@@ -30,7 +31,7 @@ import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from summarymixing.data.audio import load_audio
+from summarymixing.data.audio import load_audio, probe_audio
 from summarymixing.export import export_encoder, load_encoder, read_encoder_json
 from summarymixing.finetune.ctc_model import CTCFineTuner
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
@@ -222,12 +223,12 @@ class CTCTranscriber(nn.Module):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
-        signals = [load_audio(path, SAMPLE_RATE) for path in paths]
-        order = sorted(range(len(signals)), key=lambda i: -len(signals[i]))
-        texts: list[str] = [""] * len(signals)
-        for start in range(0, len(order), batch_size):
+        durations = [probe_audio(path).duration for path in paths]  # headers only
+        order = sorted(range(len(paths)), key=lambda i: -durations[i])
+        texts: list[str] = [""] * len(paths)
+        for start in range(0, len(order), batch_size):  # one batch in memory
             chosen = order[start : start + batch_size]
-            wavs, wav_lens = _pad([signals[i] for i in chosen])
+            wavs, wav_lens = _pad([load_audio(paths[i], SAMPLE_RATE) for i in chosen])
             for index, text in zip(
                 chosen, self.transcribe_batch(wavs, wav_lens), strict=True
             ):
