@@ -243,3 +243,33 @@ def test_two_process_gloo_finetuning_keeps_replicas_identical(
     assert "max parameter difference across 2 ranks = 0" in log
     assert read_result(tmp_path / "ddp").metrics.keys() >= {"WER", "CER"}
     assert (tmp_path / "ddp" / "asr" / "asr.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_run_resumed_at_an_epoch_end_repeats_the_uninterrupted_one(
+    encoder, tiny_corpora, tmp_path
+):
+    """Same losses at every step and same weights: batch order, RNG and state."""
+    data = tiny_corpora / CORPORA["librispeech"]
+    keys = ["--layerdrop_prob", "0.3", "--log_interval", "1"]
+
+    def run(output: Path, epochs: int) -> None:
+        result = finetune(encoder, data, output, 1000, 2, *keys,
+                          "--number_of_epochs", str(epochs))  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    run(tmp_path / "straight", 3)
+    run(tmp_path / "resumed", 1)
+    run(tmp_path / "resumed", 3)
+
+    def losses(output: Path) -> list[tuple[int, float]]:
+        entries = map(json.loads, (output / "steps.jsonl").open())
+        return [(e["step"], e["loss"]) for e in entries if e["kind"] == "step"]
+
+    straight = losses(tmp_path / "straight")
+    assert len(straight) > 10 and straight == losses(tmp_path / "resumed")
+    first, second = (
+        final_weights(tmp_path / "straight"),
+        final_weights(tmp_path / "resumed"),
+    )
+    assert all(torch.equal(first[name], second[name]) for name in first)

@@ -226,6 +226,7 @@ def train_and_test(
     sampler = make_dynamic_batch_sampler(
         train, hparams["max_batch_length"], hparams["num_buckets"], seed=hparams["seed"]
     )
+    brain.train_sampler = sampler  # set_epoch each epoch: resumes are exact
     brain.fit(
         hparams["epoch_counter"],
         train,
