@@ -82,3 +82,14 @@ def test_a_file_that_is_not_a_language_model_is_named(tmp_path):
 def test_characters_without_a_space_cannot_mark_words():
     with pytest.raises(ValueError, match="needs a space among the characters"):
         CTCDecoder(CharacterTokenizer(["A", "B"]), DecodingOptions("beam"))
+
+
+def test_beam_search_reads_every_real_frame_of_a_padded_batch():
+    """15 real frames of 53: 15 / 53 * 53 truncates to 14 in float32."""
+    logits = torch.full((2, 53, 6), -5.0)
+    logits[:, :, 0] = 5.0  # blanks
+    logits[:, 14, 2] = 9.0  # "A" on the 15th frame, the last real one of row 0
+    padding = torch.zeros(2, 53, dtype=torch.bool)
+    padding[0, 15:] = True
+    texts = CTCDecoder(TOKENIZER, DecodingOptions("beam", 4))(logits, padding)
+    assert texts == ["A", "A"]

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from summarymixing.mp3s.ctc import ctc_greedy_decode
-from summarymixing.mp3s.padding import relative_lengths
+from summarymixing.mp3s.padding import frame_lengths
 
 METHODS = ("greedy", "beam")
 
@@ -133,8 +133,13 @@ class CTCDecoder:
                 for ids in ctc_greedy_decode(logits, padding, blank)
             ]
         log_probs = torch.log_softmax(logits.float(), dim=-1)
-        hypotheses = self.searcher(log_probs, relative_lengths(padding))
-        return [" ".join(best[0].text.split()) for best in hypotheses]
+        texts = []
+        for row, length in zip(log_probs, frame_lengths(padding).tolist(), strict=True):
+            # one utterance, its real frames only: SpeechBrain turns relative
+            # lengths back into frames by truncation, which can drop the last
+            (best, *_), *_ = self.searcher(row[None, :length])
+            texts.append(" ".join(best.text.split()))
+        return texts
 
 
 def vocabulary(tokenizer) -> list[str]:
