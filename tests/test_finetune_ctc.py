@@ -70,7 +70,7 @@ def test_finetuning_learns_keeps_the_frontend_and_scores_every_test_split(
     data = tiny_corpora / CORPORA["librispeech"]
     result = finetune(encoder, data, tmp_path / "run", 40, 10)
     assert result.returncode == 0, result.stderr[-3000:]
-    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    record = json.loads((tmp_path / "run" / "finetune.json").read_text())
     assert set(record["metrics"]) == {"test-clean", "test-other"}
     mp3s = read_result(tmp_path / "run")  # the MP3S results format
     assert (mp3s.probe, mp3s.primary_metric) == ("finetune_ctc", "WER")
@@ -151,7 +151,7 @@ def test_limited_resource_sets_csv_splits_bpe_and_a_language_model(
     extra += ["--beam_size", "4", "--lm_file", str(tmp_path / "words.arpa")]
     result = finetune(encoder, data, tmp_path / "run", 4, 2, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
-    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    record = json.loads((tmp_path / "run" / "finetune.json").read_text())
     assert set(record["metrics"]) == {str(tmp_path / "mine.csv"), "test-other"}
     assert (tmp_path / "run" / "wer_mine.txt").is_file()
     assert record["decoding"]["method"] == "beam"

@@ -155,6 +155,22 @@ def read_result(output_folder: str | Path) -> ProbeResult | None:
         ) from error
 
 
+def write_result(result: ProbeResult) -> Path:
+    """Write ``result.json`` into ``result.output_folder`` (see :func:`read_result`).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_result(ProbeResult("asr", "ctc", {"WER": 9.5}, "WER", [], folder))
+    >>> read_result(folder).metrics
+    {'WER': 9.5}
+    """
+    folder = Path(result.output_folder)
+    fields = asdict(result) | {"output_folder": str(folder)}
+    return write_json_atomically(folder / RESULT_FILE, fields)
+
+
 def load_upstream(folder: str | Path) -> nn.Module:
     """Load an encoder folder; any failure becomes an error naming the folder.
 
@@ -288,7 +304,6 @@ def run_probe(
         output_folder=output_folder,
     )
     if if_main_process():
-        fields = asdict(result) | {"output_folder": str(output_folder)}
-        write_json_atomically(output_folder / RESULT_FILE, fields)
+        write_result(result)
     logger.info("MP3S %s / %s: %s", task, probe, result.metrics)
     return result

@@ -24,7 +24,8 @@ Prints the test WER and CER of every test split and writes them to
 ``<output_folder>/result.json`` in the MP3S results format (the first test
 split as ``WER``/``CER``, the others as ``WER_<split>``...; ``probe``
 ``finetune_ctc``) and, with the decoding, step count and bad-audio counts, to
-``run.json``; ``wer_<split>.txt`` holds the alignments.
+``finetune.json`` (not ``run.json``: MP3S run folders keep their identity
+there); ``wer_<split>.txt`` holds the alignments.
 The tested checkpoint is exported to ``<output_folder>/asr``
 (:func:`summarymixing.finetune.load_asr` transcribes files with it).
 """
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import speechbrain as sb
@@ -60,7 +60,7 @@ from summarymixing.mp3s.task_datasets import (
     audio_dataset,
     check_transcripts,
 )
-from summarymixing.mp3s.tasks import RESULT_FILE, ProbeResult
+from summarymixing.mp3s.tasks import RESULT_FILE, ProbeResult, write_result
 from summarymixing.mp3s.tokenizers import TOKENIZERS, make_tokenizer
 from summarymixing.resources import hparams_folder
 from summarymixing.training.checkpointer import AtomicCheckpointer
@@ -81,6 +81,8 @@ from summarymixing.training.trackers import check_tracker_name
 logger = logging.getLogger(__name__)
 DEMO_ENCODER = Path("results/w2v2_SummaryMixing_demo/1986/encoder")
 DEMO_KEYS = hparams_folder() / "finetune_demo.yaml"
+FACTS_FILE = "finetune.json"
+"""Per-split metrics, decoding, steps and bad-audio counts of a run."""
 
 
 def load_configuration(argv: list[str]) -> tuple[dict, dict, object, Path]:
@@ -268,15 +270,12 @@ def mp3s_metrics(results: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def write_results(hparams: dict, brain: CTCFineTuneBrain, tokenizer, results) -> None:
-    """Write ``result.json`` (MP3S format), ``run.json``; export the ASR folder."""
+    """Write ``result.json`` (MP3S format), ``finetune.json``; export the ASR folder."""
     output = Path(hparams["output_folder"])
     result = ProbeResult(
         "asr", "finetune_ctc", mp3s_metrics(results), "WER", [], output.resolve()
     )
-    write_json_atomically(
-        output / RESULT_FILE,
-        asdict(result) | {"output_folder": str(result.output_folder)},
-    )
+    write_result(result)
     facts = {
         "encoder_folder": hparams["encoder_folder"],
         "optimizer_steps": brain.optimizer_step,
@@ -287,7 +286,7 @@ def write_results(hparams: dict, brain: CTCFineTuneBrain, tokenizer, results) ->
         },
         "metrics": results,
     }
-    write_json_atomically(output / "run.json", facts)
+    write_json_atomically(output / FACTS_FILE, facts)
     print(f"Result: {output / RESULT_FILE}")
     folder = export_asr(
         hparams["export_folder"],
