@@ -15,13 +15,12 @@ failed one leaves its ``stdout.txt`` and the others go on.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _pretrain_runs import command_line_value, run_measured
+from _pretrain_runs import command_line_value
+from _reproduce_stages import run_logged
 from _reproduce_study import Study, subset_folder
 
 from summarymixing.mp3s.tasks import read_result
@@ -98,29 +97,26 @@ def run_finetunings(
         How many runs finished now, and run -> error of the failed ones.
     """
     pending = [
-        (seed, budget, folder, command)
+        (f"fine-tuning {folder.parents[1].name} seed {seed}, {budget:g} min",
+         folder, command)
         for seed in study.seeds
         for budget in study.budgets
         for folder, command in finetune_command(study, seed, budget, out, size, device)
         if read_result(folder) is None
-    ]
+    ]  # fmt: skip
 
-    def run(seed: int, budget: float, folder: Path, command: list[str]) -> str | None:
-        name = f"fine-tuning {folder.parents[1].name} seed {seed}, {budget:g} min"
-        folder.mkdir(parents=True, exist_ok=True)
+    def run(name: str, folder: Path, command: list[str]) -> str | None:
         (folder / "failure.log").unlink(missing_ok=True)
-        print(f"{name}: running ({folder / 'stdout.txt'})", flush=True)
-        start = time.time()
-        cost = run_measured(command, folder / "stdout.txt", threads)
-        print(f"{name}: exit {cost['returncode']} after {time.time() - start:.0f} s",
-              flush=True)  # fmt: skip
-        if cost["returncode"] != 0:
+        error = run_logged(name, command, folder, threads)
+        if error is not None:  # the report shows the run as failed
             (folder / "failure.log").write_text((folder / "stdout.txt").read_text())
-            return f"{name}: exit status {cost['returncode']} ({folder / 'stdout.txt'})"
-        return None
+        return error
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run, *item) for item in pending]
-    errors = [future.result() for future in futures]
-    failures: Mapping[str, str] = {e.split(":")[0]: e for e in errors if e}
-    return len(pending) - len(failures), dict(failures)
+        futures = {name: pool.submit(run, name, *item) for name, *item in pending}
+    failures = {
+        name: error
+        for name, future in futures.items()
+        if (error := future.result()) is not None
+    }
+    return len(pending) - len(failures), failures

@@ -233,6 +233,33 @@ def probe_commands(
     }
 
 
+def run_logged(
+    name: str, command: list[str], folder: Path, threads: int | None
+) -> str | None:
+    """Run one stage command into ``folder/stdout.txt``, saying when and how it ends.
+
+    Returns None when it exits 0, else the error line of the report.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> run_logged("demo", [sys.executable, "-c", "exit(3)"], folder, 1)
+    demo: running (...)
+    demo: exit 3 after 0 s
+    'demo: exit status 3 (.../stdout.txt)'
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{name}: running ({folder / 'stdout.txt'})", flush=True)
+    start = time.time()
+    cost = run_measured(command, folder / "stdout.txt", threads)
+    seconds = time.time() - start
+    print(f"{name}: exit {cost['returncode']} after {seconds:.0f} s", flush=True)
+    if cost["returncode"] != 0:
+        return f"{name}: exit status {cost['returncode']} ({folder / 'stdout.txt'})"
+    return None
+
+
 def run_probe_groups(
     study: Study,
     commands: Mapping[tuple[int, float], list[str] | None],
@@ -253,16 +280,7 @@ def run_probe_groups(
         name = f"probes seed {seed}, {budget:g} min"
         if command is None:
             return f"{name}: no upstream to probe"
-        folder = study.group_folder(seed, budget)
-        folder.mkdir(parents=True, exist_ok=True)
-        print(f"{name}: running ({folder / 'stdout.txt'})", flush=True)
-        start = time.time()
-        cost = run_measured(command, folder / "stdout.txt", threads)
-        seconds = time.time() - start
-        print(f"{name}: exit {cost['returncode']} after {seconds:.0f} s", flush=True)
-        if cost["returncode"] != 0:
-            return f"{name}: exit status {cost['returncode']} ({folder / 'stdout.txt'})"
-        return None
+        return run_logged(name, command, study.group_folder(seed, budget), threads)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {
