@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_model, save_model
+from speechbrain.utils.data_utils import batch_pad_right
 from torch import nn
 
 from summarymixing.data.audio import load_audio, probe_audio
@@ -228,21 +229,13 @@ class CTCTranscriber(nn.Module):
         texts: list[str] = [""] * len(paths)
         for start in range(0, len(order), batch_size):  # one batch in memory
             chosen = order[start : start + batch_size]
-            wavs, wav_lens = _pad([load_audio(paths[i], SAMPLE_RATE) for i in chosen])
+            signals = [load_audio(paths[i], SAMPLE_RATE) for i in chosen]
+            wavs, wav_lens = batch_pad_right(signals)  # zeros, relative lengths
             for index, text in zip(
                 chosen, self.transcribe_batch(wavs, wav_lens), strict=True
             ):
                 texts[index] = text
         return texts
-
-
-def _pad(signals: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    longest = max(len(signal) for signal in signals)
-    wavs = torch.zeros(len(signals), longest)
-    for row, signal in enumerate(signals):
-        wavs[row, : len(signal)] = signal
-    lengths = torch.tensor([len(signal) / longest for signal in signals])
-    return wavs, lengths
 
 
 def load_asr(
