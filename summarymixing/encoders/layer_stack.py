@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from summarymixing.padding import zero_padding
+
 
 def layers_to_drop(
     num_layers: int, layerdrop_prob: float, training: bool
@@ -98,7 +100,7 @@ def run_layers(
     output_hidden_states : bool
         Whether to collect the input and every layer's output.
     padding : torch.Tensor, optional
-        ``(B, T, 1)`` bool, True = padded frame; zeroed in hidden states.
+        ``(B, T)`` bool, True = padded frame; zeroed in hidden states.
     **layer_inputs
         Keyword arguments of every layer call (masks, positional embeddings).
 
@@ -125,7 +127,7 @@ def run_layers(
     dropped = layers_to_drop(len(layers), layerdrop_prob, layers.training)
     output = src
     attention = []
-    hidden = [_zero_padding(src, padding)] if output_hidden_states else None
+    hidden = [zero_padding(src, padding)] if output_hidden_states else None
     for layer, skip in zip(layers, dropped, strict=True):
         if skip:
             output = output + zero_parameter_term(layer)
@@ -133,13 +135,8 @@ def run_layers(
             output, weights = layer(output, **layer_inputs)
             attention.append(weights)
         if hidden is not None:
-            hidden.append(_zero_padding(output, padding))
+            hidden.append(zero_padding(output, padding))
     return output, attention, hidden
-
-
-def _zero_padding(x: torch.Tensor, padding: torch.Tensor | None) -> torch.Tensor:
-    """Return ``x`` with padded frames set to zero (``x`` itself if no padding)."""
-    return x if padding is None else x.masked_fill(padding, 0.0)
 
 
 def encode_stack(
@@ -188,19 +185,16 @@ def encode_stack(
     >>> out[0, 2].abs().sum().item(), attention
     (0.0, [None])
     """
-    padding = None
-    if src_key_padding_mask is not None:
-        padding = src_key_padding_mask.unsqueeze(-1)
     output, attention, hidden = run_layers(
         layers,
         src,
         layerdrop_prob=layerdrop_prob,
         output_hidden_states=output_hidden_states,
-        padding=padding,
+        padding=src_key_padding_mask,
         src_key_padding_mask=src_key_padding_mask,
         **layer_inputs,
     )
-    output = _zero_padding(final_norm(output), padding)
+    output = zero_padding(final_norm(output), src_key_padding_mask)
     if output_hidden_states:
         return output, attention, hidden
     return output, attention

@@ -21,10 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from summarymixing.wav2vec2.lengths import (
-    make_padding_mask,
-    relative_to_absolute_lengths,
-)
+from summarymixing.padding import make_padding_mask, relative_to_absolute_lengths
 from summarymixing.wav2vec2.log_mel import LogMelFilterbank
 
 

@@ -36,9 +36,9 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 from summarymixing.data.bad_audio import BadAudioTracker
 from summarymixing.finetune.data import split_label
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
-from summarymixing.mp3s.asr_brain import absolute_lengths
 from summarymixing.mp3s.ctc import ctc_loss
 from summarymixing.mp3s.task_datasets import require_readable_audio
+from summarymixing.padding import relative_to_absolute_lengths
 from summarymixing.training.distributed import unwrap
 from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.pretrain_brain import gradient_norm
@@ -154,7 +154,7 @@ class CTCFineTuneBrain(sb.Brain):
         """CTC loss; in evaluation also the transcriptions' error statistics."""
         logits, padding = predictions
         tokens, token_lens = batch.tokens
-        lengths = absolute_lengths(token_lens, tokens.shape[1])
+        lengths = relative_to_absolute_lengths(token_lens, tokens.shape[1])
         loss = ctc_loss(logits, padding, tokens, lengths, self.tokenizer.blank_index)
         if stage == sb.Stage.TRAIN:
             return self.guard.check(loss, list(self.modules.parameters()), batch.id)

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from summarymixing.mp3s.ctc import ctc_greedy_decode
-from summarymixing.mp3s.padding import frame_lengths
+from summarymixing.padding import frame_lengths
 
 METHODS = ("greedy", "beam")
 

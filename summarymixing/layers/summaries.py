@@ -3,7 +3,7 @@
 All three give, for every frame, the mean of the summary vectors ``s(x)`` over
 the real (non-padded) frames that frame may see:
 
-* ``masked_mean``: the whole utterance (one summary per utterance);
+* ``utterance_mean``: the whole utterance (one summary per utterance);
 * ``chunked_mean``: its own chunk and ``left_chunks`` chunks before it
   (dynamic chunk training), computed in O(T) from per-chunk sums and a cumulative
   sum over chunks instead of the published T x T mask product;
@@ -64,7 +64,7 @@ def keep_weights(
     return (~src_key_padding_mask).to(torch.float32)
 
 
-def masked_mean(summary: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+def utterance_mean(summary: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """Mean of ``summary`` over the real frames of each utterance.
 
     Parameters
@@ -82,7 +82,7 @@ def masked_mean(summary: torch.Tensor, keep: torch.Tensor | None) -> torch.Tenso
     Example
     -------
     >>> s = torch.tensor([[[1.0], [3.0], [100.0]]])
-    >>> masked_mean(s, torch.tensor([[1.0, 1.0, 0.0]])).flatten()
+    >>> utterance_mean(s, torch.tensor([[1.0, 1.0, 0.0]])).flatten()
     tensor([2.])
     """
     if keep is None:

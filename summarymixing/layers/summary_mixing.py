@@ -40,8 +40,9 @@ from summarymixing.layers.summaries import (
     chunked_mean,
     expand_chunks,
     keep_weights,
-    masked_mean,
+    utterance_mean,
 )
+from summarymixing.padding import zero_padding
 
 MODES = ("SummaryMixing", "SummaryMixing-lite", "SummaryMixing-fast")
 SUMMARY_DROPOUT = ("utterance", "frame")
@@ -214,7 +215,7 @@ class SummaryMixing(nn.Module):
         keep = keep_weights(src_key_padding_mask, x)
         local, summary = self._project(x)
         if dynchunktrain_config is None:
-            chunk_size, means = None, masked_mean(summary, keep)
+            chunk_size, means = None, utterance_mean(summary, keep)
         else:
             chunk_size = dynchunktrain_config.chunk_size
             means = chunked_mean(
@@ -229,7 +230,7 @@ class SummaryMixing(nn.Module):
             x.shape[1],
             chunk_size,
         )
-        return _zero_padding(mixed, keep)
+        return zero_padding(mixed, src_key_padding_mask)
 
     def _dropout_per_frame(self) -> bool:
         """Whether this forward draws a dropout mask per frame copy of ``s_bar``."""
@@ -303,7 +304,7 @@ class SummaryMixing(nn.Module):
             x.shape[1],
             None,
         )
-        return _zero_padding(mixed, keep)
+        return zero_padding(mixed, src_key_padding_mask)
 
     def _check_input(self, x: torch.Tensor) -> None:
         """Reject inputs whose shape the layer cannot take."""
@@ -374,10 +375,3 @@ class SummaryMixing(nn.Module):
             batch, num_chunks, chunk_size, dim
         ) + summary_part.unsqueeze(2)
         return self.combiner_activation(grouped.view(batch, -1, dim)[:, :frames])
-
-
-def _zero_padding(values: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
-    """Set padded frames to zero so that padding never grows through layers."""
-    if keep is None:
-        return values
-    return values * keep.unsqueeze(-1).to(values.dtype)

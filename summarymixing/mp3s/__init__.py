@@ -20,7 +20,6 @@ from summarymixing.mp3s.metrics import (
     min_detection_cost,
 )
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
-from summarymixing.mp3s.padding import masked_mean, zero_padding
 from summarymixing.mp3s.speaker_embedders import ECAPAEmbedder, XvectorEmbedder
 from summarymixing.mp3s.ssl_features import (
     LayerMixer,
@@ -45,6 +44,7 @@ from summarymixing.mp3s.utterance_probes import (
     EmbeddingClassifierProbe,
     MeanPoolLinearProbe,
 )
+from summarymixing.padding import masked_mean, zero_padding
 
 __all__ = [
     "TASKS",

@@ -18,17 +18,7 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 
 from summarymixing.mp3s.ctc import ctc_greedy_decode, ctc_loss
 from summarymixing.mp3s.probe_brain import ProbeBrain
-
-
-def absolute_lengths(relative: torch.Tensor, padded_length: int) -> torch.Tensor:
-    """Token counts from SpeechBrain relative lengths.
-
-    Example
-    -------
-    >>> absolute_lengths(torch.tensor([1.0, 0.5]), 4)
-    tensor([4, 2])
-    """
-    return torch.round(relative * padded_length).long()
+from summarymixing.padding import relative_to_absolute_lengths
 
 
 class ASRProbeBrain(ProbeBrain):
@@ -74,7 +64,7 @@ class ASRProbeBrain(ProbeBrain):
     ) -> torch.Tensor:
         """CTC loss of the batch's token targets."""
         tokens, token_lens = batch.tokens
-        lengths = absolute_lengths(token_lens, tokens.shape[1])
+        lengths = relative_to_absolute_lengths(token_lens, tokens.shape[1])
         return ctc_loss(
             outputs, padding_mask, tokens, lengths, self.tokenizer.blank_index
         )

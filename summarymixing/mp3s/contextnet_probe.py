@@ -17,7 +17,8 @@ import torch
 from speechbrain.lobes.models.ContextNet import ContextNet, ContextNetBlock, SEmodule
 from torch import nn
 
-from summarymixing.mp3s.padding import masked_mean, zero_edge_padding, zero_padding
+from summarymixing.mp3s.padding import zero_edge_padding
+from summarymixing.padding import masked_mean, zero_padding
 
 DEFAULT_CONV_CHANNELS = (256,) * 10 + (512,) * 11
 

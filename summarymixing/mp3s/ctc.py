@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from speechbrain.decoders.ctc import ctc_greedy_decode as speechbrain_greedy_decode
 
-from summarymixing.mp3s.padding import frame_lengths, relative_lengths
+from summarymixing.padding import frame_lengths, relative_lengths
 
 
 def ctc_loss(

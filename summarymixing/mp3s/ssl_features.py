@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from summarymixing.mp3s.padding import zero_padding
+from summarymixing.padding import zero_padding
 
 
 def count_hidden_states(upstream: nn.Module, sample_rate: int = 16000) -> int:

@@ -26,10 +26,7 @@ from torch import nn
 
 from summarymixing.export import load_encoder
 from summarymixing.export.hf_style import MODEL_TYPE, SummaryMixingW2V2Model
-from summarymixing.wav2vec2.lengths import (
-    make_padding_mask,
-    relative_to_absolute_lengths,
-)
+from summarymixing.padding import make_padding_mask, relative_to_absolute_lengths
 
 HF_MODEL_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "wav2vec2-conformer")
 HF_FILES = ("config.json", "preprocessor_config.json")

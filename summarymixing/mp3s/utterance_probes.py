@@ -17,7 +17,8 @@ from speechbrain.nnet.losses import AdditiveAngularMargin, LogSoftmaxWrapper
 from speechbrain.nnet.RNN import rnn_init
 from torch import nn
 
-from summarymixing.mp3s.padding import masked_mean, run_packed_rnn
+from summarymixing.mp3s.padding import run_packed_rnn
+from summarymixing.padding import masked_mean
 
 
 class MeanPoolLinearProbe(nn.Module):

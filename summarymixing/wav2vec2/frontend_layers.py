@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from summarymixing.wav2vec2.lengths import make_padding_mask
+from summarymixing.padding import make_padding_mask
 
 
 def masked_mean_variance_normalise(

@@ -1,19 +1,26 @@
-"""Lengths and padding masks for wav2vec 2.0 pre-training.
+"""Frame lengths and padding masks of a front-end's output.
 
-Convention used everywhere in :mod:`summarymixing.wav2vec2`: lengths are
-**absolute counts** (``LongTensor`` of samples or frames), and padding masks
-are ``True`` on padded positions, like PyTorch's ``src_key_padding_mask``.
-SpeechBrain data loaders deliver *relative* lengths (fraction of the padded
-length); :func:`relative_to_absolute_lengths` converts them once, at the
-entry of the model.
-
-Frame counts always come from the front-end's own conv arithmetic
-(:meth:`output_lengths`), never from numbers repeated in a YAML file.
+The conventions (absolute lengths, masks ``True`` on padding) and the generic
+helpers are :mod:`summarymixing.padding`'s; what this module adds is where
+the wav2vec 2.0 model meets them: relative waveform lengths become absolute
+once, at the model's entry, and frame counts always come from the
+front-end's own conv arithmetic (:meth:`output_lengths`), never from numbers
+repeated in a YAML file.
 """
 
 from typing import Protocol
 
 import torch
+
+from summarymixing.padding import make_padding_mask, relative_to_absolute_lengths
+
+__all__ = [
+    "LatentFrontEnd",
+    "frame_lengths_and_padding_mask",
+    "frontend_latents",
+    "make_padding_mask",
+    "relative_to_absolute_lengths",
+]
 
 
 class LatentFrontEnd(Protocol):
@@ -32,56 +39,6 @@ class LatentFrontEnd(Protocol):
 
     def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
         """Return the number of output frames for each number of samples."""
-
-
-def relative_to_absolute_lengths(
-    relative_lengths: torch.Tensor, max_length: int
-) -> torch.Tensor:
-    """Convert SpeechBrain relative lengths into absolute counts.
-
-    Arguments
-    ---------
-    relative_lengths : torch.Tensor
-        ``(batch,)`` fractions in ``(0, 1]`` of the padded length.
-    max_length : int
-        The padded length (e.g. ``wavs.shape[1]``).
-
-    Returns
-    -------
-    torch.Tensor
-        ``(batch,)`` long tensor of lengths, rounded to the nearest integer.
-
-    Example
-    -------
-    >>> relative_to_absolute_lengths(torch.tensor([1.0, 0.5]), 16000)
-    tensor([16000,  8000])
-    """
-    return torch.round(relative_lengths.double() * max_length).long()
-
-
-def make_padding_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
-    """Build a padding mask, ``True`` on padded positions.
-
-    Arguments
-    ---------
-    lengths : torch.Tensor
-        ``(batch,)`` absolute lengths.
-    max_length : int
-        Padded length of the mask.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(batch, max_length)`` boolean mask, ``True`` = padding.
-
-    Example
-    -------
-    >>> make_padding_mask(torch.tensor([3, 1]), 3)
-    tensor([[False, False, False],
-            [False,  True,  True]])
-    """
-    positions = torch.arange(max_length, device=lengths.device)
-    return positions.unsqueeze(0) >= lengths.unsqueeze(1)
 
 
 def frame_lengths_and_padding_mask(

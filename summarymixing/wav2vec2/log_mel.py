@@ -13,8 +13,8 @@ import torch
 from speechbrain.processing.features import STFT, Filterbank, spectral_magnitude
 from torch import nn
 
+from summarymixing.padding import make_padding_mask
 from summarymixing.wav2vec2.frontend_layers import masked_mean_variance_normalise
-from summarymixing.wav2vec2.lengths import make_padding_mask
 
 
 class LogMelFilterbank(nn.Module):

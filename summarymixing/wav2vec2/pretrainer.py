@@ -12,13 +12,10 @@ drawn from the masked frames of the same utterance, as in the paper.
 import torch
 from torch import nn
 
+from summarymixing.padding import relative_to_absolute_lengths
 from summarymixing.wav2vec2.encoder_wrapper import EncoderOutput, W2V2EncoderWrapper
 from summarymixing.wav2vec2.gradient_scale import scale_gradient
-from summarymixing.wav2vec2.lengths import (
-    LatentFrontEnd,
-    frontend_latents,
-    relative_to_absolute_lengths,
-)
+from summarymixing.wav2vec2.lengths import LatentFrontEnd, frontend_latents
 from summarymixing.wav2vec2.losses import (
     contrastive_logits,
     contrastive_loss,
