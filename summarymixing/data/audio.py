@@ -13,7 +13,6 @@ package. Other sampling rates are converted with
 ``torchaudio.functional.resample`` (a pure tensor operation).
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import numpy as np
 import soundfile
 import torch
 import torchaudio.functional
+
+from summarymixing.atomic_files import write_atomically
 
 TARGET_SAMPLE_RATE = 16000
 _READ_ERRORS = (soundfile.SoundFileError, RuntimeError, OSError, ValueError)
@@ -214,18 +215,18 @@ def write_audio(
     1600
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     samples = torch.as_tensor(signal).detach().cpu().float().numpy()
     if samples.ndim == 2:
         samples = samples.T
     audio_format = path.suffix.lstrip(".").upper() or "WAV"
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     subtype = "PCM_16" if audio_format in ("FLAC", "WAV") else None
-    soundfile.write(
-        str(temporary),
-        np.clip(samples, -1.0, 1.0),
-        sample_rate,
-        subtype=subtype,
-        format=audio_format,
+    write_atomically(
+        path,
+        lambda temporary: soundfile.write(
+            str(temporary),
+            np.clip(samples, -1.0, 1.0),
+            sample_rate,
+            subtype=subtype,
+            format=audio_format,
+        ),
     )
-    os.replace(temporary, path)

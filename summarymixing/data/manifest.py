@@ -18,13 +18,14 @@ import csv
 import io
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from speechbrain.dataio.dataio import load_data_csv
+
+from summarymixing.atomic_files import write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +79,6 @@ def record_path(manifest: str | Path) -> Path:
     'dev-clean.json'
     """
     return Path(manifest).with_suffix(".json")
-
-
-def _replace_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _rows_to_csv(rows: list[Mapping[str, object]], columns: list[str]) -> str:
@@ -148,7 +142,7 @@ def write_manifest(
     _check_rows(manifest, rows, columns)
     for item in skipped:
         logger.warning("Left out of %s: %s (%s)", manifest.name, item.path, item.reason)
-    _replace_atomically(manifest, _rows_to_csv(rows, columns))
+    write_text_atomically(manifest, _rows_to_csv(rows, columns))
     record = {
         "version": RECORD_VERSION,
         "options": _as_json(options),
@@ -160,7 +154,7 @@ def write_manifest(
         ),
         "skipped": [asdict(item) for item in skipped],
     }
-    _replace_atomically(record_path(manifest), json.dumps(record, indent=1) + "\n")
+    write_text_atomically(record_path(manifest), json.dumps(record, indent=1) + "\n")
     logger.info(
         "Wrote %s: %d items, %.2f h, %d files left out%s",
         manifest,

@@ -22,12 +22,12 @@ out, logged and listed in the manifest's JSON record.
 import json
 import logging
 import multiprocessing
-import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
+from summarymixing.atomic_files import write_text_atomically
 from summarymixing.data.audio import (
     TARGET_SAMPLE_RATE,
     BadAudioError,
@@ -101,9 +101,9 @@ def cut_recording(
         piece = out_folder / f"{source.stem}_{index}.flac"
         write_audio(piece, signal[start:stop], TARGET_SAMPLE_RATE)
         written.append((piece.name, (stop - start) / TARGET_SAMPLE_RATE))
-    temporary = record_file.with_name(f".{record_file.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"cutting": cutting, "pieces": written}))
-    os.replace(temporary, record_file)
+    write_text_atomically(
+        record_file, json.dumps({"cutting": cutting, "pieces": written})
+    )
     return [(out_folder / name, seconds) for name, seconds in written]
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
-import os
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from summarymixing.atomic_files import write_atomically, write_text_atomically
 from summarymixing.mp3s.benchmark_plot import plot_layer_weights
 from summarymixing.mp3s.benchmark_tables import other_metrics_table, primary_table
 
@@ -99,23 +99,6 @@ def results_csv(outcomes: Sequence[RunOutcome]) -> str:
     return stream.getvalue()
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write`` on a temporary file next to ``path``, then rename it.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "a.txt"
-    >>> write_atomically(path, lambda tmp: tmp.write_text("done")).read_text()
-    'done'
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-    return path
-
-
 def _layer_weights_by_task(
     outcomes: Sequence[RunOutcome],
 ) -> dict[str, dict[str, dict[str, list[float]]]]:
@@ -158,9 +141,8 @@ def write_reports(
     """
     output_folder = Path(output_folder)
     written = {
-        "csv": write_atomically(
-            output_folder / "results.csv",
-            lambda tmp: tmp.write_text(results_csv(outcomes)),
+        "csv": write_text_atomically(
+            output_folder / "results.csv", results_csv(outcomes)
         )
     }
     plots: dict[str, Path] = {}
@@ -180,7 +162,5 @@ def write_reports(
             lambda tmp, figure=figure: figure.savefig(tmp, format="png", dpi=110),
         )
     markdown = results_markdown(outcomes, encoders, note, plots)
-    written["markdown"] = write_atomically(
-        output_folder / "results.md", lambda tmp: tmp.write_text(markdown)
-    )
+    written["markdown"] = write_text_atomically(output_folder / "results.md", markdown)
     return {**written, **{task: output_folder / p for task, p in plots.items()}}

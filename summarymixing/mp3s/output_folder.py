@@ -4,37 +4,22 @@ A probe's output folder holds checkpoints that the next run into it resumes.
 :func:`claim_output_folder` records what they belong to (``run.json``) and
 refuses a run of another task, probe, encoder, corpus or fold, which would
 otherwise resume them silently. :func:`log_to_file` copies the run's log to
-the folder; :func:`write_json_atomically` writes a file that either exists
-whole or not at all (``result.json``, whose presence means "finished").
+the folder. Its JSON files are written with
+:func:`~summarymixing.atomic_files.write_json_atomically`, so that they either
+exist whole or not at all (``result.json``, whose presence means "finished").
 """
 
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from speechbrain.utils.distributed import if_main_process
 
+from summarymixing.atomic_files import write_json_atomically
+
 RUN_FILE = "run.json"
-
-
-def write_json_atomically(path: Path, content: dict) -> Path:
-    """Write ``content`` as JSON to a temporary file, then rename it to ``path``.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "result.json"
-    >>> json.loads(write_json_atomically(path, {"WER": 3.1}).read_text())
-    {'WER': 3.1}
-    """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-    return path
 
 
 def claim_output_folder(output_folder: Path, identity: dict) -> None:

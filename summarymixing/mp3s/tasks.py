@@ -33,11 +33,8 @@ from hyperpyyaml import load_hyperpyyaml, resolve_references
 from speechbrain.utils.distributed import if_main_process, run_on_main
 from torch import nn
 
-from summarymixing.mp3s.output_folder import (
-    claim_output_folder,
-    log_to_file,
-    write_json_atomically,
-)
+from summarymixing.atomic_files import write_json_atomically
+from summarymixing.mp3s.output_folder import claim_output_folder, log_to_file
 from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.task_manifests import prepare_task
 from summarymixing.mp3s.task_runners import RUNNERS

@@ -41,6 +41,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
+from summarymixing.atomic_files import write_json_atomically
 from summarymixing.data.bad_audio import TooManyBadFilesError
 from summarymixing.data.loaders import loader_options
 from summarymixing.data.pipeline import make_dynamic_batch_sampler
@@ -53,7 +54,6 @@ from summarymixing.finetune import (
     prepare_splits,
 )
 from summarymixing.finetune.data import split_label
-from summarymixing.mp3s.output_folder import write_json_atomically
 from summarymixing.mp3s.task_datasets import (
     UnreadableAudioError,
     add_token_targets,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from summarymixing.atomic_files import write_text_atomically
 from summarymixing.training.trackers import Tracker
 
 logger = logging.getLogger(__name__)
@@ -195,9 +195,7 @@ class StepLog:
         )
         if len(kept) == len(lines):
             return 0
-        temporary = self.jsonl_path.with_name(self.jsonl_path.name + ".tmp")
-        temporary.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        os.replace(temporary, self.jsonl_path)
+        write_text_atomically(self.jsonl_path, "".join(line + "\n" for line in kept))
         return len(lines) - len(kept)
 
     def trend(self, name: str) -> str | None:

@@ -22,6 +22,8 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from summarymixing.atomic_files import write_text_atomically
+
 from . import buckeye, commonvoice, iemocap, librilight, librispeech, slurp, voxceleb
 
 SIZES = ("tiny", "small")
@@ -189,6 +191,4 @@ def _prepare_root(root: Path, wanted: dict) -> bool:
 
 
 def _write_stamp(root: Path, content: dict) -> None:
-    temporary = root / (STAMP + ".tmp")
-    temporary.write_text(json.dumps(content, sort_keys=True) + "\n")
-    temporary.replace(root / STAMP)
+    write_text_atomically(root / STAMP, json.dumps(content, sort_keys=True) + "\n")
