@@ -7,17 +7,17 @@ the head (``head_lr``), each with SpeechBrain's ``TriStageLRSchedule`` over
 ``freeze_encoder_steps`` updates only the head learns: the encoder's
 optimiser is left out of the step (``freeze_optimizers``) and the encoder runs
 without a graph. Loss: CTC over real frames (:func:`summarymixing.mp3s.ctc.
-ctc_loss`); a non-finite loss is skipped and counted (the pre-training's
-:class:`~summarymixing.training.nonfinite.NonFiniteGuard`). Every
+ctc_loss`); a non-finite loss is skipped and counted, and unreadable training
+files are skipped by the loader and counted, by the base shared with
+pre-training and the probes
+(:class:`~summarymixing.training.robust_brain.RobustBrain`). Every
 ``log_interval`` updates the pre-training's step log writes loss, lrs, grad
 norm and throughput to the log and ``steps.jsonl``; validation and test
 decode (validation greedily, test with the configured
 :class:`~summarymixing.finetune.decoding.CTCDecoder`: greedy, or beam search
 with an optional language model) and score with SpeechBrain's
 ``ErrorRateStats`` (WER on words, CER on characters), as the MP3S ASR probe
-does. Unreadable training files are skipped by the loader and counted
-(:class:`~summarymixing.data.bad_audio.BadAudioTracker`, checkpointed, too
-many stop the run); an unreadable evaluation file stops evaluation, naming it,
+does. An unreadable evaluation file stops evaluation, naming it,
 so that a metric never silently covers fewer utterances. The checkpoint with
 the lowest validation ``validation_metric`` (``WER``, or ``CER``: the
 steadier signal while a weak model's WER stays near 100 %) is the one tested.
@@ -33,23 +33,21 @@ import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.metric_stats import ErrorRateStats
 
-from summarymixing.data.bad_audio import BadAudioTracker
 from summarymixing.finetune.data import split_label
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
 from summarymixing.mp3s.ctc import ctc_loss
 from summarymixing.mp3s.task_datasets import require_readable_audio
 from summarymixing.padding import relative_to_absolute_lengths
 from summarymixing.training.distributed import unwrap
-from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.pretrain_brain import gradient_norm
-from summarymixing.training.random_state import RandomState
+from summarymixing.training.robust_brain import RobustBrain
 from summarymixing.training.step_log import StepLog
 from summarymixing.training.trackers import make_tracker
 
 logger = logging.getLogger(__name__)
 
 
-class CTCFineTuneBrain(sb.Brain):
+class CTCFineTuneBrain(RobustBrain):
     """Fine-tune a :class:`~summarymixing.finetune.ctc_model.CTCFineTuner`.
 
     Parameters
@@ -85,10 +83,6 @@ class CTCFineTuneBrain(sb.Brain):
         self.test_decoder = CTCDecoder(
             tokenizer, DecodingOptions.from_hparams(vars(self.hparams))
         )
-        self.bad_audio = BadAudioTracker(
-            getattr(self.hparams, "max_bad_audio_fraction", 0.01)
-        )
-        self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
         main = if_main_process()
         jsonl = getattr(self.hparams, "step_jsonl", None)
         self.step_log = StepLog(
@@ -106,9 +100,6 @@ class CTCFineTuneBrain(sb.Brain):
                 f"validation_metric={self.validation_metric!r}: choose WER or CER"
             )
         self.start_stats()
-        if checkpointer is not None:
-            checkpointer.add_recoverable("random_state", RandomState(0))
-            checkpointer.add_recoverable("bad_audio", self.bad_audio)
 
     def init_optimizers(self) -> None:
         """AdamW for the encoder and for the head, each checkpointed."""
@@ -139,7 +130,7 @@ class CTCFineTuneBrain(sb.Brain):
 
     def on_fit_batch_start(self, batch, should_step: bool) -> None:
         """Count skipped files; run the encoder without a graph while frozen."""
-        self.bad_audio.update(batch)
+        super().on_fit_batch_start(batch, should_step)
         unwrap(self.modules.model).encoder_frozen = self.encoder_frozen
 
     def compute_forward(self, batch, stage: sb.Stage):
@@ -157,7 +148,7 @@ class CTCFineTuneBrain(sb.Brain):
         lengths = relative_to_absolute_lengths(token_lens, tokens.shape[1])
         loss = ctc_loss(logits, padding, tokens, lengths, self.tokenizer.blank_index)
         if stage == sb.Stage.TRAIN:
-            return self.guard.check(loss, list(self.modules.parameters()), batch.id)
+            return self.checked_loss(loss, batch)
         decoder = self.test_decoder if stage == sb.Stage.TEST else self.greedy
         hypotheses = [text.split() for text in decoder(logits, padding)]
         references = [text.split() for text in batch.wrd]
@@ -173,23 +164,13 @@ class CTCFineTuneBrain(sb.Brain):
             return {"head": optimizers["head"]}
         return optimizers
 
-    def optimizers_step(self) -> None:
-        """SpeechBrain's step unless every batch of the update was skipped."""
-        if self.guard.update_is_empty(self.device):
-            for optimizer in self.optimizers_dict.values():
-                optimizer.zero_grad(set_to_none=True)
-            self.update_skipped = True
-            return
-        self.update_skipped = False
-        super().optimizers_step()
-
     def on_fit_batch_end(self, batch, outputs, loss, should_step: bool) -> None:
         """Advance both learning rates per update; log."""
         wavs, wav_lens = batch.sig
         seconds = float(wav_lens.sum()) * wavs.shape[1] / self.hparams.sample_rate
         if not self.guard.last_was_skipped:
             self.step_log.add_batch({"loss": loss}, seconds)
-        if not should_step or getattr(self, "update_skipped", False):
+        if not should_step or self.update_skipped:
             return
         step = self.optimizer_step
         self.hparams.encoder_lr_schedule(self.optimizers_dict["encoder"], step)

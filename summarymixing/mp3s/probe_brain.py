@@ -10,9 +10,11 @@ the end of every epoch, and the checkpoint with the best validation metric is
 the one evaluated.
 
 Only SpeechBrain's hooks are used (``init_optimizers``, ``compute_forward``,
-``compute_objectives``, ``on_fit_batch_start``, ``on_stage_start``,
-``on_stage_end``). A task family subclasses :class:`ProbeBrain` and defines
-its loss and metrics (:meth:`~ProbeBrain.batch_loss`,
+``compute_objectives``, ``on_stage_start``, ``on_stage_end``); the non-finite
+guard, the RNG streams and the unreadable-file count are
+:class:`~summarymixing.training.robust_brain.RobustBrain`'s. A task family
+subclasses :class:`ProbeBrain` and defines its loss and metrics
+(:meth:`~ProbeBrain.batch_loss`,
 :meth:`~ProbeBrain.start_metrics`, :meth:`~ProbeBrain.update_metrics`,
 :meth:`~ProbeBrain.summarize_metrics`) and which validation metric drives
 annealing and checkpoint selection.
@@ -29,19 +31,17 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process
 
-from summarymixing.data.bad_audio import BadAudioTracker
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.task_datasets import require_readable_audio
 from summarymixing.training.distributed import unwrap
-from summarymixing.training.nonfinite import NonFiniteGuard
-from summarymixing.training.random_state import RandomState
+from summarymixing.training.robust_brain import RobustBrain
 from summarymixing.training.trackers import make_tracker
 
 VALIDATION_KEY = "validation_error"
 
 
-class ProbeBrain(sb.Brain, abc.ABC):
+class ProbeBrain(RobustBrain, abc.ABC):
     """Frozen features → probe → loss, with the two MP3S optimisers.
 
     Parameters
@@ -83,8 +83,6 @@ class ProbeBrain(sb.Brain, abc.ABC):
             checkpointer=checkpointer,
         )
         self.optimisers: ProbeOptimisers | None = None
-        self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
-        self.bad_audio = BadAudioTracker()
         self.train_stats: dict[str, float] = {}
         self.test_name = "test"
         self.test_metrics: dict[str, float] = {}
@@ -92,9 +90,6 @@ class ProbeBrain(sb.Brain, abc.ABC):
         if checkpointer is not None:
             checkpointer.add_recoverable("probe", probe)
             checkpointer.add_recoverable("layer_weights", features.mixer)
-            checkpointer.add_recoverable("bad_audio", self.bad_audio)
-            rank = getattr(self, "rank", None) or 0
-            checkpointer.add_recoverable("random_state", RandomState(rank))
 
     @abc.abstractmethod
     def batch_loss(
@@ -169,14 +164,9 @@ class ProbeBrain(sb.Brain, abc.ABC):
         outputs, padding_mask = predictions
         loss = self.batch_loss(outputs, padding_mask, batch)
         if stage == sb.Stage.TRAIN:
-            trainable = [p for p in self.modules.parameters() if p.requires_grad]
-            return self.guard.check(loss, trainable, batch.id)
+            return self.checked_loss(loss, batch)
         self.update_metrics(outputs, padding_mask, batch, stage)
         return loss
-
-    def on_fit_batch_start(self, batch, should_step: bool) -> None:
-        """Count (and log) the unreadable files the collate function left out."""
-        self.bad_audio.update(batch)
 
     def on_stage_start(self, stage: sb.Stage, epoch: int | None = None) -> None:
         """Reset the metrics."""

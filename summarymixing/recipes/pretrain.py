@@ -55,7 +55,6 @@ from hyperpyyaml import load_hyperpyyaml, resolve_references
 from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
 from summarymixing.data.bad_audio import (
-    BadAudioTracker,
     SkipBadAudio,
     TooManyBadFilesError,
 )
@@ -232,15 +231,13 @@ def pretrain(
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    tracker = BadAudioTracker(max_fraction=hparams["max_bad_audio_fraction"])
+    tracker = brain.bad_audio
     try:
         tracker.add_prepared(train_manifests)
         tracker.add_duration_limits(train_set.left_out_by_duration)
     except TooManyBadFilesError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    brain.bad_audio = tracker
-    hparams["checkpointer"].add_recoverable("bad_audio", tracker)
     brain.train_sampler = sampler
     brain.quality_monitor = make_quality_monitor(hparams)
     if brain.quality_monitor is not None:

@@ -1,14 +1,15 @@
 """The ``Brain`` of wav2vec 2.0 pre-training.
 
 Only SpeechBrain's hooks are used (``compute_forward``, ``compute_objectives``,
-``freeze_optimizers``, ``on_fit_batch_end``, ``on_stage_end``, and
-``optimizers_step`` only to decline a step), never an override of
-``fit_batch``, so that gradient accumulation, DDP ``no_sync``, AMP and
-gradient clipping stay SpeechBrain's. What we add: non-finite losses are
-skipped and counted (:mod:`.nonfinite`; an update whose every batch was
-skipped takes no step), the learning rate and the quantiser
-temperature advance once per optimizer step, the gradient norm and throughput
-are logged every ``log_interval`` steps, and the RNG state is checkpointed.
+``freeze_optimizers``, ``on_fit_batch_end``, ``on_stage_end``), never an
+override of ``fit_batch``, so that gradient accumulation, DDP ``no_sync``, AMP
+and gradient clipping stay SpeechBrain's. The robustness shared with the
+probes and fine-tuning (non-finite losses skipped and counted, an update whose
+every batch was skipped takes no step, per-rank RNG streams and unreadable
+files in the checkpoint) is :class:`~.robust_brain.RobustBrain`'s. What
+pre-training adds: the learning rate and the quantiser temperature advance
+once per optimizer step, the gradient norm and throughput are logged every
+``log_interval`` steps, and the quality monitor reads the features.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import torch
 from speechbrain.utils.distributed import if_main_process
 
 from summarymixing.training.distributed import unwrap
-from summarymixing.training.nonfinite import NonFiniteGuard
 from summarymixing.training.quality_monitor import QualityMonitor
-from summarymixing.training.random_state import RandomState
+from summarymixing.training.robust_brain import RobustBrain
 from summarymixing.training.step_log import StepLog
 from summarymixing.training.trackers import make_tracker
 from summarymixing.training.worst_case import reserve_optimizer_state, try_batches
@@ -46,15 +46,15 @@ def gradient_norm(parameters: list[torch.nn.Parameter]) -> float:
     return float(torch.stack(norms).norm()) if norms else 0.0
 
 
-class PretrainBrain(sb.Brain):
+class PretrainBrain(RobustBrain):
     """wav2vec 2.0 pre-training of ``modules.pretrainer`` (a ``W2V2Pretrainer``).
 
     Expects hparams ``lr_scheduler`` (called with the optimizer once per optimizer
     step, e.g. ``speechbrain.nnet.schedulers.LinearWarmupScheduler``),
     ``log_interval``, ``max_nonfinite_batches``, ``sample_rate`` and, to
     checkpoint, a ``checkpointer``. The batch must carry ``id`` and ``sig``.
-    Set ``bad_audio`` to a ``summarymixing.data.bad_audio.BadAudioTracker`` to
-    log and count the files the collate function skipped, and
+    The non-finite guard, the RNG streams and the count of unreadable files
+    (``bad_audio``) are :class:`~.robust_brain.RobustBrain`'s. Set
     ``quality_monitor`` to a :class:`~.quality_monitor.QualityMonitor` (with
     ``monitor_interval`` optimizer steps) to read the features' quality before
     the first step, every ``monitor_interval`` steps and after the last.
@@ -67,7 +67,6 @@ class PretrainBrain(sb.Brain):
             if torch.distributed.is_initialized()
             else 1
         )
-        self.guard = NonFiniteGuard(self.hparams.max_nonfinite_batches)
         jsonl = getattr(self.hparams, "step_jsonl", None)
         main = if_main_process()
         self.step_log = StepLog(
@@ -78,14 +77,9 @@ class PretrainBrain(sb.Brain):
         )
         self.last_grad_norm: float | None = None
         self.valid_sums: dict[str, float] = {}
-        self.bad_audio = None
         self.heaviest_batches: list[tuple[str, object]] = []
         self.quality_monitor: QualityMonitor | None = None
         self.monitor_interval = 0
-        self.update_skipped = False
-        if self.checkpointer is not None:
-            rank = getattr(self, "rank", None) or 0
-            self.checkpointer.add_recoverable("random_state", RandomState(rank))
 
     def on_fit_start(self) -> None:
         """SpeechBrain's start (DDP, optimizer, recovery), then the heaviest batches.
@@ -147,10 +141,11 @@ class PretrainBrain(sb.Brain):
     def compute_forward(self, batch, stage: sb.Stage) -> dict[str, torch.Tensor]:
         """Run the pre-training objective; loss terms per masked frame.
 
-        The pre-trainer sums the losses over masked frames (so that the diversity
-        term is scaled by their number, design.md §1). Dividing the terms by that
-        number here makes the gradient independent of the batch size, so that
-        the paper's gradient clipping (max norm 100) is not hit at every step.
+        The pre-trainer sums the losses over masked frames (so that the
+        diversity term is scaled by their number, as in wav2vec 2.0's
+        objective). Dividing the terms by that number here makes the gradient
+        independent of the batch size, so that the paper's gradient clipping
+        (max norm 100) is not hit at every step.
         """
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
@@ -165,8 +160,7 @@ class PretrainBrain(sb.Brain):
     ) -> torch.Tensor:
         """Return the loss; a non-finite training loss is skipped and counted."""
         if stage == sb.Stage.TRAIN:
-            parameters = list(self.modules.parameters())
-            return self.guard.check(outputs["loss"], parameters, batch.id)
+            return self.checked_loss(outputs["loss"], batch)
         for name in VALID_TERMS:
             value = float(outputs[name].detach().float())
             self.valid_sums[name] = self.valid_sums.get(name, 0.0) + value
@@ -182,30 +176,6 @@ class PretrainBrain(sb.Brain):
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
         self.last_grad_norm = gradient_norm(list(self.modules.parameters())) / scale
         return optimizers
-
-    def optimizers_step(self) -> None:
-        """SpeechBrain's optimizer step, unless every batch of the update was skipped.
-
-        Then the (zero) gradients are dropped and nothing else moves: no
-        AdamW step (its weight decay and moments would change the weights),
-        no lr, temperature or step-counter advance (``on_fit_batch_end``).
-        """
-        self.update_skipped = self.guard.update_is_empty(self.device)
-        if not self.update_skipped:
-            super().optimizers_step()
-            return
-        for optimizer in (self.optimizers_dict or {}).values():
-            optimizer.zero_grad(set_to_none=True)
-        logger.warning(
-            "update skipped: every batch since the last optimizer step had a "
-            "non-finite loss (optimizer step %d not taken)",
-            self.optimizer_step + 1,
-        )
-
-    def on_fit_batch_start(self, batch, should_step: bool) -> None:
-        """Count the unreadable files the collate function left out."""
-        if self.bad_audio is not None:
-            self.bad_audio.update(batch)
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step: bool) -> None:
         """Advance lr and quantiser temperature per optimizer step; log."""
@@ -233,8 +203,7 @@ class PretrainBrain(sb.Brain):
         """Log validation statistics and keep the best checkpoint."""
         if stage == sb.Stage.TRAIN:
             self.train_loss = stage_loss
-            if self.bad_audio is not None:
-                logger.info("end of epoch %s: %s", epoch, self.bad_audio.summary())
+            logger.info("end of epoch %s: %s", epoch, self.bad_audio.summary())
             if self.hparams.valid_folder is None and self.checkpointer is not None:
                 # No validation stage will follow: checkpoint the epoch here.
                 self.checkpointer.save_and_keep_only(
