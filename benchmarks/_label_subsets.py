@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from summarymixing.data.audio import BadAudioError, probe_audio
-from summarymixing.mp3s.prepare_voxceleb import read_trials
+from summarymixing.mp3s.corpora.voxceleb import read_trials
 
 RECORD = "subset.json"
 TRAIN_SPLIT = "train-clean-100"

@@ -19,7 +19,7 @@ import torch
 from _label_subsets import SubsetRecord, audio_seconds
 from _reproduce_study import Study
 
-from summarymixing.mp3s.prepare_voxceleb import read_trials
+from summarymixing.mp3s.corpora.voxceleb import read_trials
 
 SPLITS = ("train-clean-100", "dev-clean", "test-clean")
 """The LibriSpeech splits the probes and the monitor read."""

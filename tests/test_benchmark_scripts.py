@@ -16,7 +16,7 @@ import pytest
 from summarymixing.data.manifest import read_manifest
 from summarymixing.data.synthetic import CORPORA
 from summarymixing.export.baselines import export_fbank_baseline, export_untrained
-from summarymixing.mp3s.prepare_voxceleb import read_trials
+from summarymixing.mp3s.corpora.voxceleb import read_trials
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -260,7 +260,7 @@ def test_librispeech_subset_is_read_by_the_real_preparer(bench, tiny_corpora, tm
 def test_voxceleb_subset_keeps_every_speaker_and_the_trials(
     bench, tiny_corpora, tmp_path
 ):
-    from summarymixing.mp3s.prepare_voxceleb import prepare_voxceleb
+    from summarymixing.mp3s.corpora.voxceleb import prepare_voxceleb
 
     subsets = bench("_label_subsets")
     source = tiny_corpora / CORPORA["voxceleb1"]

@@ -7,13 +7,13 @@ import soundfile as sf
 
 from summarymixing.data.manifest import read_manifest, read_record
 from summarymixing.data.synthetic import CORPORA
-from summarymixing.mp3s.buckeye_words import (
+from summarymixing.mp3s.corpora.buckeye import prepare_buckeye
+from summarymixing.mp3s.corpora.buckeye_words import (
     Stretch,
     Utterance,
     read_words_file,
     segment_session,
 )
-from summarymixing.mp3s.prepare_buckeye import prepare_buckeye
 
 COLUMNS = ["ID", "duration", "wav", "start", "stop", "spk_id", "wrd"]
 

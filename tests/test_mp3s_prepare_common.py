@@ -5,7 +5,7 @@ import torch
 
 from summarymixing.data.audio import write_audio
 from summarymixing.data.manifest import read_manifest, read_record
-from summarymixing.mp3s.prepare_common import (
+from summarymixing.mp3s.corpora.common import (
     SplitRows,
     normalise_transcript,
     prepare_splits,

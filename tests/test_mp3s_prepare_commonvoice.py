@@ -8,8 +8,8 @@ import soundfile as sf
 
 from summarymixing.data.manifest import read_manifest, read_record
 from summarymixing.data.synthetic import CORPORA
-from summarymixing.mp3s.prepare_common import normalise_transcript
-from summarymixing.mp3s.prepare_commonvoice import (
+from summarymixing.mp3s.corpora.common import normalise_transcript
+from summarymixing.mp3s.corpora.commonvoice import (
     SPLIT_FILES,
     prepare_commonvoice,
 )

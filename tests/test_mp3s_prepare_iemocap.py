@@ -8,7 +8,7 @@ import soundfile as sf
 
 from summarymixing.data.manifest import read_manifest, read_record
 from summarymixing.data.synthetic import CORPORA
-from summarymixing.mp3s.prepare_iemocap import (
+from summarymixing.mp3s.corpora.iemocap import (
     fold_speakers,
     prepare_iemocap,
     read_emotion_labels,

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from summarymixing.data.manifest import read_manifest, read_record
-from summarymixing.mp3s.prepare_slurp import SPLIT_FILES, prepare_slurp
+from summarymixing.mp3s.corpora.slurp import SPLIT_FILES, prepare_slurp
 
 COLUMNS = ["ID", "duration", "wav", "scenario", "action", "intent", "wrd"]
 

@@ -7,7 +7,7 @@ import soundfile as sf
 
 from summarymixing.data.manifest import read_manifest, read_record
 from summarymixing.data.synthetic import CORPORA
-from summarymixing.mp3s.prepare_voxceleb import prepare_voxceleb, read_trials
+from summarymixing.mp3s.corpora.voxceleb import prepare_voxceleb, read_trials
 
 COLUMNS = ["ID", "duration", "wav", "start", "stop", "spk_id"]
 

@@ -35,8 +35,8 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 
 from summarymixing.finetune.data import split_label
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
+from summarymixing.mp3s.corpora.datasets import require_readable_audio
 from summarymixing.mp3s.ctc import ctc_loss
-from summarymixing.mp3s.task_datasets import require_readable_audio
 from summarymixing.padding import relative_to_absolute_lengths
 from summarymixing.training.distributed import unwrap
 from summarymixing.training.pretrain_brain import gradient_norm

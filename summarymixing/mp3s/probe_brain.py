@@ -31,9 +31,9 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process
 
+from summarymixing.mp3s.corpora.datasets import require_readable_audio
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
-from summarymixing.mp3s.task_datasets import require_readable_audio
 from summarymixing.training.distributed import unwrap
 from summarymixing.training.robust_brain import RobustBrain
 from summarymixing.training.trackers import make_tracker

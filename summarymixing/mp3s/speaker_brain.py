@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
+from summarymixing.mp3s.corpora.voxceleb import Trial
 from summarymixing.mp3s.metrics import equal_error_rate, min_detection_cost
-from summarymixing.mp3s.prepare_voxceleb import Trial
 from summarymixing.training.distributed import unwrap
 
 

@@ -24,10 +24,7 @@ from summarymixing.data.bad_audio import SkipBadAudio
 from summarymixing.data.manifest import read_record
 from summarymixing.mp3s.asr_brain import ASRProbeBrain
 from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
-from summarymixing.mp3s.prepare_voxceleb import read_trials
-from summarymixing.mp3s.speaker_brain import SpeakerProbeBrain
-from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
-from summarymixing.mp3s.task_datasets import (
+from summarymixing.mp3s.corpora.datasets import (
     add_class_labels,
     add_token_targets,
     audio_dataset,
@@ -35,11 +32,14 @@ from summarymixing.mp3s.task_datasets import (
     check_transcripts,
     class_labels,
 )
-from summarymixing.mp3s.task_manifests import (
+from summarymixing.mp3s.corpora.manifests import (
     PreparedSplits,
     manifest_rows,
     merge_manifests,
 )
+from summarymixing.mp3s.corpora.voxceleb import read_trials
+from summarymixing.mp3s.speaker_brain import SpeakerProbeBrain
+from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.tokenizers import make_tokenizer
 from summarymixing.training.checkpointer import AtomicCheckpointer
 

@@ -34,9 +34,9 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 from torch import nn
 
 from summarymixing.atomic_files import write_json_atomically
+from summarymixing.mp3s.corpora.manifests import prepare_task
 from summarymixing.mp3s.output_folder import claim_output_folder, log_to_file
 from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
-from summarymixing.mp3s.task_manifests import prepare_task
 from summarymixing.mp3s.task_runners import RUNNERS
 from summarymixing.mp3s.upstreams import upstream_from_folder
 from summarymixing.resources import hparams_folder
@@ -238,7 +238,7 @@ def run_probe(
         An exported encoder folder (:func:`summarymixing.export.load_encoder`)
         or a local Hugging Face wav2vec 2.0 folder.
     data_folder : str or Path
-        The corpus root in its real layout (see ``summarymixing.mp3s.prepare_*``).
+        The corpus root in its real layout (see :mod:`summarymixing.mp3s.corpora`).
     output_folder : str or Path
         Everything of this run goes there (see the module docstring).
     overrides : dict, optional

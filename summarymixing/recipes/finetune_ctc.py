@@ -54,7 +54,7 @@ from summarymixing.finetune import (
     prepare_splits,
 )
 from summarymixing.finetune.data import split_label
-from summarymixing.mp3s.task_datasets import (
+from summarymixing.mp3s.corpora.datasets import (
     UnreadableAudioError,
     add_token_targets,
     audio_dataset,

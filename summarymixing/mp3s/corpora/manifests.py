@@ -13,11 +13,11 @@ from pathlib import Path
 
 from summarymixing.data.manifest import read_manifest, write_manifest
 from summarymixing.data.prepare_librispeech import prepare_librispeech
-from summarymixing.mp3s.prepare_buckeye import prepare_buckeye
-from summarymixing.mp3s.prepare_commonvoice import prepare_commonvoice
-from summarymixing.mp3s.prepare_iemocap import prepare_iemocap
-from summarymixing.mp3s.prepare_slurp import prepare_slurp
-from summarymixing.mp3s.prepare_voxceleb import prepare_voxceleb
+from summarymixing.mp3s.corpora.buckeye import prepare_buckeye
+from summarymixing.mp3s.corpora.commonvoice import prepare_commonvoice
+from summarymixing.mp3s.corpora.iemocap import prepare_iemocap
+from summarymixing.mp3s.corpora.slurp import prepare_slurp
+from summarymixing.mp3s.corpora.voxceleb import prepare_voxceleb
 
 
 @dataclass(frozen=True)

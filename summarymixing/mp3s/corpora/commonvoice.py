@@ -14,7 +14,7 @@ The manifests ``<save_folder>/{train,valid,test}.csv`` (``valid`` from
 ``dev.tsv``) have the columns ``ID,duration,wav,spk_id,wrd``: ``ID`` the clip
 name without ``.mp3``, ``spk_id`` the ``client_id`` (empty when the column is
 absent), ``wrd`` the sentence through
-:func:`~summarymixing.mp3s.prepare_common.normalise_transcript` (upper case,
+:func:`~summarymixing.mp3s.corpora.common.normalise_transcript` (upper case,
 letters with their diacritics, digits and inner apostrophes; punctuation and
 hyphens become spaces). As in MP3S, clips longer than ``max_duration``
 (10 s) are left out; so are clips missing or unreadable, clips listed twice
@@ -27,7 +27,7 @@ import logging
 from pathlib import Path
 
 from summarymixing.data.manifest import SkippedFile
-from summarymixing.mp3s.prepare_common import (
+from summarymixing.mp3s.corpora.common import (
     SplitRows,
     normalise_transcript,
     prepare_splits,

@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from summarymixing.mp3s.prepare_common import (
+from summarymixing.mp3s.corpora.common import (
     SplitRows,
     prepare_splits,
     probe_duration,

@@ -12,13 +12,13 @@ splits are by speaker, as in MP3S: ``valid`` = s36, s37; ``test`` = s38, s39,
 s40; ``train`` = every other speaker folder present.
 
 Sessions are cut into utterances of 2 to 15 s at pauses and markers (see
-:mod:`summarymixing.mp3s.buckeye_words`); no audio is written. The manifests
+:mod:`summarymixing.mp3s.corpora.buckeye_words`); no audio is written. The manifests
 ``<save_folder>/{train,valid,test}.csv`` have the columns
 ``ID,duration,wav,start,stop,spk_id,wrd``: ``start``/``stop`` in seconds into
 the session's ``.wav``, ``ID`` = ``<session>_<start>_<stop>`` (centiseconds),
 ``spk_id`` the speaker folder, ``wrd`` the words in upper case (as
 LibriSpeech, through
-:func:`~summarymixing.mp3s.prepare_common.normalise_transcript`), markers
+:func:`~summarymixing.mp3s.corpora.common.normalise_transcript`), markers
 dropped. A session whose ``.wav`` is missing or unreadable, or whose
 ``.words`` does not parse, is left out and listed in the manifest's record.
 """
@@ -28,8 +28,8 @@ import re
 from pathlib import Path
 
 from summarymixing.data.manifest import SkippedFile
-from summarymixing.mp3s.buckeye_words import read_words_file, segment_session
-from summarymixing.mp3s.prepare_common import (
+from summarymixing.mp3s.corpora.buckeye_words import read_words_file, segment_session
+from summarymixing.mp3s.corpora.common import (
     SplitRows,
     folder_listing,
     normalise_transcript,

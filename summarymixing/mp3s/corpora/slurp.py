@@ -27,7 +27,7 @@ import logging
 from pathlib import Path
 
 from summarymixing.data.manifest import SkippedFile
-from summarymixing.mp3s.prepare_common import (
+from summarymixing.mp3s.corpora.common import (
     SplitRows,
     prepare_splits,
     probe_duration,

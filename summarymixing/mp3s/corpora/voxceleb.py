@@ -36,7 +36,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from summarymixing.mp3s.prepare_common import (
+from summarymixing.mp3s.corpora.common import (
     SplitRows,
     prepare_splits,
     probe_duration,
