@@ -19,8 +19,8 @@ from summarymixing.export import (
     model_yaml,
     read_encoder_json,
 )
-from summarymixing.mp3s.ssl_features import count_hidden_states
 from summarymixing.mp3s.tasks import load_upstream
+from summarymixing.mp3s.upstream.weighted_layers import count_hidden_states
 from summarymixing.training.config import merged_overrides
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from test_export_baselines import PRETRAINING, TINY, export_trained
 
 from summarymixing.export import SummaryMixingW2V2Model, export_untrained, load_encoder
 from summarymixing.export.s3prl_upstream import UpstreamExpert
-from summarymixing.mp3s.upstreams import upstream_from_folder
+from summarymixing.mp3s.upstream.loading import upstream_from_folder
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from summarymixing.mp3s import (
     ctc_loss,
     upstream_from_folder,
 )
-from summarymixing.mp3s.upstreams import conv_output_frames
+from summarymixing.mp3s.upstream.loading import conv_output_frames
 from summarymixing.wav2vec2 import FbankConvFrontEnd, W2V2EncoderWrapper
 
 MODEL_YAML = """\

@@ -21,11 +21,6 @@ from summarymixing.mp3s.metrics import (
 )
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.speaker_embedders import ECAPAEmbedder, XvectorEmbedder
-from summarymixing.mp3s.ssl_features import (
-    LayerMixer,
-    WeightedLayerFeatures,
-    count_hidden_states,
-)
 from summarymixing.mp3s.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.tokenizers import (
     CharacterTokenizer,
@@ -34,9 +29,14 @@ from summarymixing.mp3s.tokenizers import (
     make_tokenizer,
     train_bpe_tokenizer,
 )
-from summarymixing.mp3s.upstreams import (
+from summarymixing.mp3s.upstream.loading import (
     HuggingFaceWav2Vec2Upstream,
     upstream_from_folder,
+)
+from summarymixing.mp3s.upstream.weighted_layers import (
+    LayerMixer,
+    WeightedLayerFeatures,
+    count_hidden_states,
 )
 from summarymixing.mp3s.utterance_probes import (
     AAMSoftmaxLoss,

@@ -39,7 +39,6 @@ from typing import Any
 
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.mp3s import tasks as mp3s_tasks
-from summarymixing.mp3s.baselines import export_baseline
 from summarymixing.mp3s.benchmark_plan import (
     BenchmarkPlan,
     ProbeRun,
@@ -48,8 +47,9 @@ from summarymixing.mp3s.benchmark_plan import (
 )
 from summarymixing.mp3s.benchmark_report import write_reports
 from summarymixing.mp3s.benchmark_tables import format_value
-from summarymixing.mp3s.ssl_features import count_hidden_states
-from summarymixing.mp3s.upstreams import upstream_from_folder
+from summarymixing.mp3s.upstream.baselines import export_baseline
+from summarymixing.mp3s.upstream.loading import upstream_from_folder
+from summarymixing.mp3s.upstream.weighted_layers import count_hidden_states
 
 OVERRIDES_FILE = "benchmark_overrides.json"
 

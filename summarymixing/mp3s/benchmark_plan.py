@@ -9,7 +9,7 @@ every task on its synthetic corpus (:mod:`summarymixing.data.synthetic`) under
 A task without a data folder stays in the plan with no data: the runner
 reports it as skipped instead of dropping it silently.
 
-Baselines (:mod:`summarymixing.mp3s.baselines`: ``fbank``, ``untrained``)
+Baselines (:mod:`summarymixing.mp3s.upstream.baselines`: ``fbank``, ``untrained``)
 join the encoders as columns of their own, after them, with their folders
 under ``<output>/baselines/<name>`` (exported by the runner before any run).
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from summarymixing.data.synthetic import CORPORA, SIZES
 from summarymixing.mp3s import tasks as mp3s_tasks
-from summarymixing.mp3s.baselines import (
+from summarymixing.mp3s.upstream.baselines import (
     DEFAULT_BASELINE_SEED,
     Baseline,
     parse_baselines,
@@ -206,7 +206,7 @@ def plan_benchmark(
     baselines : Sequence of str
         ``fbank``, ``untrained`` (the first encoder's architecture) or
         ``untrained=PATH`` (a pre-training YAML), see
-        :func:`summarymixing.mp3s.baselines.parse_baselines`.
+        :func:`summarymixing.mp3s.upstream.baselines.parse_baselines`.
     baseline_seed : int
         Initialisation seed of the untrained baseline.
 

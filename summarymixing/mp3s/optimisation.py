@@ -15,7 +15,7 @@ import torch
 from speechbrain.nnet.schedulers import NewBobScheduler, update_learning_rate
 from torch import nn
 
-from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
+from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 
 
 @dataclass
@@ -120,7 +120,7 @@ def build_probe_optimisers(
 
     Example
     -------
-    >>> from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
+    >>> from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
     >>> class Upstream(nn.Module):
     ...     def forward(self, wavs, wav_lens):
     ...         x = wavs.unsqueeze(-1)[:, ::160]

@@ -33,7 +33,7 @@ from speechbrain.utils.distributed import if_main_process
 
 from summarymixing.mp3s.corpora.datasets import require_readable_audio
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
-from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
+from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.training.distributed import unwrap
 from summarymixing.training.robust_brain import RobustBrain
 from summarymixing.training.trackers import make_tracker

@@ -39,8 +39,8 @@ from summarymixing.mp3s.corpora.manifests import (
 )
 from summarymixing.mp3s.corpora.voxceleb import read_trials
 from summarymixing.mp3s.speaker_brain import SpeakerProbeBrain
-from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.tokenizers import make_tokenizer
+from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.training.checkpointer import AtomicCheckpointer
 
 LABEL_COLUMNS = {"iemocap": "emo", "slurp": "scenario", "voxceleb1": "spk_id"}

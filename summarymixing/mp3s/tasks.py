@@ -36,9 +36,9 @@ from torch import nn
 from summarymixing.atomic_files import write_json_atomically
 from summarymixing.mp3s.corpora.manifests import prepare_task
 from summarymixing.mp3s.output_folder import claim_output_folder, log_to_file
-from summarymixing.mp3s.ssl_features import WeightedLayerFeatures
 from summarymixing.mp3s.task_runners import RUNNERS
-from summarymixing.mp3s.upstreams import upstream_from_folder
+from summarymixing.mp3s.upstream.loading import upstream_from_folder
+from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.resources import hparams_folder
 from summarymixing.training.config import merged_overrides
 from summarymixing.training.trackers import check_tracker_name

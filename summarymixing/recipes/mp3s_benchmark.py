@@ -64,7 +64,6 @@ from typing import Any
 
 import torch
 
-from summarymixing.mp3s.baselines import BASELINE_CHOICES, DEFAULT_BASELINE_SEED
 from summarymixing.mp3s.benchmark import (
     BenchmarkPlan,
     check_encoders,
@@ -76,6 +75,10 @@ from summarymixing.mp3s.benchmark import (
 )
 from summarymixing.mp3s.benchmark_tables import primary_table
 from summarymixing.mp3s.tasks import TASKS
+from summarymixing.mp3s.upstream.baselines import (
+    BASELINE_CHOICES,
+    DEFAULT_BASELINE_SEED,
+)
 from summarymixing.training.config import load_yaml
 
 

@@ -17,7 +17,7 @@ An upstream is any module called as ``upstream(wavs, wav_lens)`` that returns
 ``(hidden_states, padding_mask)``: a list of ``(batch, frames, dim)`` tensors
 and a ``(batch, frames)`` bool mask, ``True`` on padding. Our exported
 encoders (:func:`summarymixing.export.load_encoder`) do; see
-:mod:`summarymixing.mp3s.upstreams` for Hugging Face / SpeechBrain models.
+:mod:`summarymixing.mp3s.upstream.loading` for Hugging Face / SpeechBrain models.
 """
 
 import torch
