@@ -19,7 +19,7 @@ from summarymixing.mp3s import (
     ctc_greedy_decode,
     ctc_loss,
 )
-from summarymixing.mp3s.padding import run_packed_rnn
+from summarymixing.mp3s.probes.padding import run_packed_rnn
 
 DIM, VOCAB, CLASSES = 16, 6, 5
 LENGTHS = [12, 7, 4]

@@ -10,9 +10,7 @@ Padding masks are ``True`` on padded frames throughout; every probe gives a
 padded utterance (in eval mode) what it gives the utterance alone.
 """
 
-from summarymixing.mp3s.contextnet_probe import ContextNetCTCProbe
 from summarymixing.mp3s.ctc import ctc_greedy_decode, ctc_loss
-from summarymixing.mp3s.ctc_probes import BiLSTMCTCProbe, LinearCTCProbe
 from summarymixing.mp3s.metrics import (
     accuracy,
     equal_error_rate,
@@ -20,7 +18,15 @@ from summarymixing.mp3s.metrics import (
     min_detection_cost,
 )
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
-from summarymixing.mp3s.speaker_embedders import ECAPAEmbedder, XvectorEmbedder
+from summarymixing.mp3s.probes.contextnet import ContextNetCTCProbe
+from summarymixing.mp3s.probes.ctc_heads import BiLSTMCTCProbe, LinearCTCProbe
+from summarymixing.mp3s.probes.speaker import ECAPAEmbedder, XvectorEmbedder
+from summarymixing.mp3s.probes.utterance import (
+    AAMSoftmaxLoss,
+    BiLSTMLinearProbe,
+    EmbeddingClassifierProbe,
+    MeanPoolLinearProbe,
+)
 from summarymixing.mp3s.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.tokenizers import (
     CharacterTokenizer,
@@ -37,12 +43,6 @@ from summarymixing.mp3s.upstream.weighted_layers import (
     LayerMixer,
     WeightedLayerFeatures,
     count_hidden_states,
-)
-from summarymixing.mp3s.utterance_probes import (
-    AAMSoftmaxLoss,
-    BiLSTMLinearProbe,
-    EmbeddingClassifierProbe,
-    MeanPoolLinearProbe,
 )
 from summarymixing.padding import masked_mean, zero_padding
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from summarymixing.mp3s.metrics import accuracy
 from summarymixing.mp3s.probe_brain import ProbeBrain
-from summarymixing.mp3s.utterance_probes import EmbeddingClassifierProbe
+from summarymixing.mp3s.probes.utterance import EmbeddingClassifierProbe
 
 
 def embedding_classifier(
@@ -25,7 +25,7 @@ def embedding_classifier(
     """Build an embedder on ``input_size`` features and its cosine classifier.
 
     Lets a YAML file name the embedder with its sizes
-    (``embedder: !name:summarymixing.mp3s.speaker_embedders.ECAPAEmbedder``)
+    (``embedder: !name:summarymixing.mp3s.probes.speaker.ECAPAEmbedder``)
     while the feature size and the number of classes come from the data.
 
     Parameters
@@ -46,7 +46,7 @@ def embedding_classifier(
     Example
     -------
     >>> import functools
-    >>> from summarymixing.mp3s.speaker_embedders import XvectorEmbedder
+    >>> from summarymixing.mp3s.probes.speaker import XvectorEmbedder
     >>> embedder = functools.partial(
     ...     XvectorEmbedder, embedding_size=8, channels=[8, 12], kernel_sizes=[3, 1],
     ...     dilations=[1, 1],

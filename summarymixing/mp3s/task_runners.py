@@ -77,7 +77,7 @@ def build_probe(hparams: Mapping, input_size: int, num_outputs: int) -> torch.nn
     Example
     -------
     >>> import functools
-    >>> from summarymixing.mp3s.ctc_probes import LinearCTCProbe
+    >>> from summarymixing.mp3s.probes.ctc_heads import LinearCTCProbe
     >>> linear = functools.partial(LinearCTCProbe, hidden_size=4)
     >>> hparams = {"probe": "linear", "probes": {"linear": linear}}
     >>> build_probe(hparams, 8, 5).output.out_features

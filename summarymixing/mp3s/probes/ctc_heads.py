@@ -9,7 +9,7 @@ import torch
 from speechbrain.nnet.RNN import rnn_init
 from torch import nn
 
-from summarymixing.mp3s.padding import run_packed_rnn
+from summarymixing.mp3s.probes.padding import run_packed_rnn
 
 
 class BiLSTMCTCProbe(nn.Module):

@@ -7,7 +7,7 @@ padded end instead of the utterance's end, padded frames turn non-zero after
 the first convolution and flow back into real frames, and every
 squeeze-and-excitation averages over padding. :class:`ContextNetCTCProbe`
 walks the same layers with three changes: convolutions pad with zeros (see
-:func:`~summarymixing.mp3s.padding.zero_edge_padding`), padded frames are
+:func:`~summarymixing.mp3s.probes.padding.zero_edge_padding`), padded frames are
 zeroed after every layer, and the squeeze is a mean over real frames. In eval
 mode a padded batch then gives each utterance what it gets alone. In train
 mode, BatchNorm statistics include padded frames, as in SpeechBrain.
@@ -17,7 +17,7 @@ import torch
 from speechbrain.lobes.models.ContextNet import ContextNet, ContextNetBlock, SEmodule
 from torch import nn
 
-from summarymixing.mp3s.padding import zero_edge_padding
+from summarymixing.mp3s.probes.padding import zero_edge_padding
 from summarymixing.padding import masked_mean, zero_padding
 
 DEFAULT_CONV_CHANNELS = (256,) * 10 + (512,) * 11

@@ -5,7 +5,7 @@
 * :class:`BiLSTMLinearProbe`: BiLSTM, linear projection back to the feature
   size, mean over real frames, linear layer without bias (SLURP probe 2).
 * :class:`EmbeddingClassifierProbe`: an embedder (X-vector or ECAPA-TDNN,
-  see :mod:`~summarymixing.mp3s.speaker_embedders`) and SpeechBrain's cosine
+  see :mod:`~summarymixing.mp3s.probes.speaker`) and SpeechBrain's cosine
   classifier; trained with :class:`AAMSoftmaxLoss` for speaker verification.
 
 Every probe maps ``(features, padding_mask)`` to ``(batch, classes)``.
@@ -17,7 +17,7 @@ from speechbrain.nnet.losses import AdditiveAngularMargin, LogSoftmaxWrapper
 from speechbrain.nnet.RNN import rnn_init
 from torch import nn
 
-from summarymixing.mp3s.padding import run_packed_rnn
+from summarymixing.mp3s.probes.padding import run_packed_rnn
 from summarymixing.padding import masked_mean
 
 
@@ -142,7 +142,7 @@ class EmbeddingClassifierProbe(nn.Module):
 
     Example
     -------
-    >>> from summarymixing.mp3s.speaker_embedders import XvectorEmbedder
+    >>> from summarymixing.mp3s.probes.speaker import XvectorEmbedder
     >>> probe = EmbeddingClassifierProbe(
     ...     XvectorEmbedder(16, 8, [8, 12], [3, 1], [1, 1]), num_classes=5
     ... ).eval()

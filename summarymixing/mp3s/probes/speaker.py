@@ -27,7 +27,7 @@ from speechbrain.lobes.models.Xvector import Xvector
 from speechbrain.nnet.pooling import StatisticsPooling
 from torch import nn
 
-from summarymixing.mp3s.padding import zero_edge_padding
+from summarymixing.mp3s.probes.padding import zero_edge_padding
 from summarymixing.padding import masked_mean_std, zero_padding
 
 
