@@ -15,7 +15,10 @@ from summarymixing.finetune import (
     load_asr,
     read_asr_json,
 )
-from summarymixing.mp3s.tokenizers import CharacterTokenizer, train_bpe_tokenizer
+from summarymixing.mp3s.scoring.tokenizers import (
+    CharacterTokenizer,
+    train_bpe_tokenizer,
+)
 
 YAML = "hparams/w2v2_summarymixing.yaml"
 

@@ -4,7 +4,10 @@ import pytest
 import torch
 
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
-from summarymixing.mp3s.tokenizers import CharacterTokenizer, train_bpe_tokenizer
+from summarymixing.mp3s.scoring.tokenizers import (
+    CharacterTokenizer,
+    train_bpe_tokenizer,
+)
 
 ARPA = "\n".join([
     "\\data\\", "ngram 1=5", "ngram 2=3", "",

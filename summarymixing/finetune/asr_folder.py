@@ -36,7 +36,10 @@ from summarymixing.data.audio import load_audio, probe_audio
 from summarymixing.export import export_encoder, load_encoder, read_encoder_json
 from summarymixing.finetune.ctc_model import CTCFineTuner
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
-from summarymixing.mp3s.tokenizers import CharacterTokenizer, SentencePieceTokenizer
+from summarymixing.mp3s.scoring.tokenizers import (
+    CharacterTokenizer,
+    SentencePieceTokenizer,
+)
 
 FORMAT = "summarymixing-ctc-asr"
 FORMAT_VERSION = 1

@@ -6,7 +6,7 @@ the head (``head_lr``), each with SpeechBrain's ``TriStageLRSchedule`` over
 ``warmup_fraction``, ``hold_fraction``, the rest decays). For the first
 ``freeze_encoder_steps`` updates only the head learns: the encoder's
 optimiser is left out of the step (``freeze_optimizers``) and the encoder runs
-without a graph. Loss: CTC over real frames (:func:`summarymixing.mp3s.ctc.
+without a graph. Loss: CTC over real frames (:func:`summarymixing.mp3s.scoring.ctc.
 ctc_loss`); a non-finite loss is skipped and counted, and unreadable training
 files are skipped by the loader and counted, by the base shared with
 pre-training and the probes
@@ -36,7 +36,7 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 from summarymixing.finetune.data import split_label
 from summarymixing.finetune.decoding import CTCDecoder, DecodingOptions
 from summarymixing.mp3s.corpora.datasets import require_readable_audio
-from summarymixing.mp3s.ctc import ctc_loss
+from summarymixing.mp3s.scoring.ctc import ctc_loss
 from summarymixing.padding import relative_to_absolute_lengths
 from summarymixing.training.distributed import unwrap
 from summarymixing.training.pretrain_brain import gradient_norm

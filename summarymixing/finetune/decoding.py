@@ -1,6 +1,6 @@
 """CTC decoding of a fine-tuned model: greedy, or SpeechBrain's beam search.
 
-``greedy`` takes the best token per real frame (:func:`summarymixing.mp3s.ctc.
+``greedy`` takes the best token per real frame (:func:`summarymixing.mp3s.scoring.ctc.
 ctc_greedy_decode`, as the MP3S ASR probe does). ``beam`` runs SpeechBrain's
 ``CTCBeamSearcher`` (prefix merging, pruning), optionally with a word n-gram
 language model the user has: a KenLM ARPA or binary file (``lm_file``),
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from summarymixing.mp3s.ctc import ctc_greedy_decode
+from summarymixing.mp3s.scoring.ctc import ctc_greedy_decode
 from summarymixing.padding import frame_lengths
 
 METHODS = ("greedy", "beam")
@@ -94,7 +94,7 @@ class CTCDecoder:
 
     Example
     -------
-    >>> from summarymixing.mp3s.tokenizers import CharacterTokenizer
+    >>> from summarymixing.mp3s.scoring.tokenizers import CharacterTokenizer
     >>> tokenizer = CharacterTokenizer([" ", "A", "B"])
     >>> logits = torch.full((1, 4, 4), -5.0)
     >>> for frame, token in enumerate([2, 0, 1, 3]):  # "A", blank, " ", "B"
@@ -147,7 +147,7 @@ def vocabulary(tokenizer) -> list[str]:
 
     Example
     -------
-    >>> from summarymixing.mp3s.tokenizers import CharacterTokenizer
+    >>> from summarymixing.mp3s.scoring.tokenizers import CharacterTokenizer
     >>> vocabulary(CharacterTokenizer([" ", "A"]))
     ['<blank>', ' ', 'A']
     """

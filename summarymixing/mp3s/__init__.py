@@ -10,13 +10,6 @@ Padding masks are ``True`` on padded frames throughout; every probe gives a
 padded utterance (in eval mode) what it gives the utterance alone.
 """
 
-from summarymixing.mp3s.ctc import ctc_greedy_decode, ctc_loss
-from summarymixing.mp3s.metrics import (
-    accuracy,
-    equal_error_rate,
-    error_rate,
-    min_detection_cost,
-)
 from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.probes.contextnet import ContextNetCTCProbe
 from summarymixing.mp3s.probes.ctc_heads import BiLSTMCTCProbe, LinearCTCProbe
@@ -27,14 +20,21 @@ from summarymixing.mp3s.probes.utterance import (
     EmbeddingClassifierProbe,
     MeanPoolLinearProbe,
 )
-from summarymixing.mp3s.tasks import TASKS, ProbeResult, read_result, run_probe
-from summarymixing.mp3s.tokenizers import (
+from summarymixing.mp3s.scoring.ctc import ctc_greedy_decode, ctc_loss
+from summarymixing.mp3s.scoring.metrics import (
+    accuracy,
+    equal_error_rate,
+    error_rate,
+    min_detection_cost,
+)
+from summarymixing.mp3s.scoring.tokenizers import (
     CharacterTokenizer,
     SentencePieceTokenizer,
     load_or_build_character_tokenizer,
     make_tokenizer,
     train_bpe_tokenizer,
 )
+from summarymixing.mp3s.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.upstream.loading import (
     HuggingFaceWav2Vec2Upstream,
     upstream_from_folder,

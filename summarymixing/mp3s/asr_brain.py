@@ -1,7 +1,7 @@
 """The MP3S ASR probe: CTC on characters or BPE pieces, greedy decoding, WER/CER.
 
 The probe's frame logits are trained with CTC
-(:func:`~summarymixing.mp3s.ctc.ctc_loss`, exact lengths from the padding
+(:func:`~summarymixing.mp3s.scoring.ctc.ctc_loss`, exact lengths from the padding
 mask). Evaluation decodes greedily (best token per real frame, repeats merged,
 blanks removed), detokenises, and scores the words against the reference
 transcript with SpeechBrain's ``ErrorRateStats``: WER on words, CER on
@@ -16,8 +16,8 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.metric_stats import ErrorRateStats
 
-from summarymixing.mp3s.ctc import ctc_greedy_decode, ctc_loss
 from summarymixing.mp3s.probe_brain import ProbeBrain
+from summarymixing.mp3s.scoring.ctc import ctc_greedy_decode, ctc_loss
 from summarymixing.padding import relative_to_absolute_lengths
 
 

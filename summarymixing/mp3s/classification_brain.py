@@ -14,9 +14,9 @@ import speechbrain as sb
 import torch
 from torch import nn
 
-from summarymixing.mp3s.metrics import accuracy
 from summarymixing.mp3s.probe_brain import ProbeBrain
 from summarymixing.mp3s.probes.utterance import EmbeddingClassifierProbe
+from summarymixing.mp3s.scoring.metrics import accuracy
 
 
 def embedding_classifier(

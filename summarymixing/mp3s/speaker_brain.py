@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
 from summarymixing.mp3s.corpora.voxceleb import Trial
-from summarymixing.mp3s.metrics import equal_error_rate, min_detection_cost
+from summarymixing.mp3s.scoring.metrics import equal_error_rate, min_detection_cost
 from summarymixing.training.distributed import unwrap
 
 

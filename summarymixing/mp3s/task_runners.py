@@ -38,8 +38,8 @@ from summarymixing.mp3s.corpora.manifests import (
     merge_manifests,
 )
 from summarymixing.mp3s.corpora.voxceleb import read_trials
+from summarymixing.mp3s.scoring.tokenizers import make_tokenizer
 from summarymixing.mp3s.speaker_brain import SpeakerProbeBrain
-from summarymixing.mp3s.tokenizers import make_tokenizer
 from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.training.checkpointer import AtomicCheckpointer
 

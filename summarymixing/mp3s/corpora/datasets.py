@@ -114,7 +114,7 @@ def check_transcripts(tokenizer, rows: Sequence[Mapping], split: str) -> None:
 
     Example
     -------
-    >>> from summarymixing.mp3s.tokenizers import CharacterTokenizer
+    >>> from summarymixing.mp3s.scoring.tokenizers import CharacterTokenizer
     >>> tokenizer = CharacterTokenizer.from_transcripts(["AB A"])
     >>> check_transcripts(tokenizer, [{"ID": "u1", "wrd": "BAA"}], "train")
     >>> check_transcripts(tokenizer, [{"ID": "u2", "wrd": "ABC"}], "train")
@@ -167,7 +167,7 @@ def add_token_targets(dataset: DynamicItemDataset, tokenizer, strict: bool) -> N
 
     Example
     -------
-    >>> from summarymixing.mp3s.tokenizers import CharacterTokenizer
+    >>> from summarymixing.mp3s.scoring.tokenizers import CharacterTokenizer
     >>> tokenizer = CharacterTokenizer.from_transcripts(["AB"])
     >>> dataset = DynamicItemDataset({"u": {"wrd": "BXA"}})
     >>> add_token_targets(dataset, tokenizer, strict=False)

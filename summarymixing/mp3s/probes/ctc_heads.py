@@ -1,7 +1,7 @@
 """Frame-level CTC probes of MP3S: BiLSTM and Linear (ContextNet: own module).
 
 Each probe maps ``(features, padding_mask)`` to frame logits
-``(batch, frames, vocab_size)``; :mod:`summarymixing.mp3s.ctc` turns them into
+``(batch, frames, vocab_size)``; :mod:`summarymixing.mp3s.scoring.ctc` turns them into
 a loss and transcriptions. Defaults are the published probe sizes.
 """
 

@@ -168,7 +168,7 @@ class SentencePieceTokenizer:
         if self.processor.pad_id() != BLANK_INDEX:
             raise ValueError(
                 f"{model_path} does not reserve id 0 for the CTC blank; train it "
-                "with summarymixing.mp3s.tokenizers.train_bpe_tokenizer"
+                "with summarymixing.mp3s.scoring.tokenizers.train_bpe_tokenizer"
             )
         self.blank_index = BLANK_INDEX
 
