@@ -7,7 +7,7 @@ from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.utils.checkpoints import Checkpointer
 
 from summarymixing.finetune.brain import CTCFineTuneBrain
-from summarymixing.mp3s.probe_brain import ProbeBrain
+from summarymixing.mp3s.brains.base import ProbeBrain
 from summarymixing.training.pretrain_brain import PretrainBrain
 from summarymixing.training.random_state import RandomState
 from summarymixing.training.robust_brain import RobustBrain

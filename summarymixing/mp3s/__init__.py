@@ -10,7 +10,10 @@ Padding masks are ``True`` on padded frames throughout; every probe gives a
 padded utterance (in eval mode) what it gives the utterance alone.
 """
 
-from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
+from summarymixing.mp3s.brains.optimisation import (
+    ProbeOptimisers,
+    build_probe_optimisers,
+)
 from summarymixing.mp3s.probes.contextnet import ContextNetCTCProbe
 from summarymixing.mp3s.probes.ctc_heads import BiLSTMCTCProbe, LinearCTCProbe
 from summarymixing.mp3s.probes.speaker import ECAPAEmbedder, XvectorEmbedder

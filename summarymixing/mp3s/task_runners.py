@@ -22,8 +22,9 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from summarymixing.data.bad_audio import SkipBadAudio
 from summarymixing.data.manifest import read_record
-from summarymixing.mp3s.asr_brain import ASRProbeBrain
-from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
+from summarymixing.mp3s.brains.asr import ASRProbeBrain
+from summarymixing.mp3s.brains.classification import ClassificationProbeBrain
+from summarymixing.mp3s.brains.speaker import SpeakerProbeBrain
 from summarymixing.mp3s.corpora.datasets import (
     add_class_labels,
     add_token_targets,
@@ -39,7 +40,6 @@ from summarymixing.mp3s.corpora.manifests import (
 )
 from summarymixing.mp3s.corpora.voxceleb import read_trials
 from summarymixing.mp3s.scoring.tokenizers import make_tokenizer
-from summarymixing.mp3s.speaker_brain import SpeakerProbeBrain
 from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.training.checkpointer import AtomicCheckpointer
 
@@ -144,7 +144,7 @@ def run_asr(
 
     YAML keys: ``tokenizer`` (``characters`` or ``bpe``), ``bpe_vocab_size``,
     ``probes``/``probe``, the common training keys of
-    :class:`~summarymixing.mp3s.probe_brain.ProbeBrain`, ``batch_size``,
+    :class:`~summarymixing.mp3s.brains.base.ProbeBrain`, ``batch_size``,
     ``test_batch_size``, ``sorting``, ``num_workers``.
     """
     train_rows = manifest_rows(splits.train)

@@ -1,7 +1,7 @@
 """The robustness every Brain of the project shares: one home, three recipes.
 
 Pre-training (:class:`~summarymixing.training.pretrain_brain.PretrainBrain`),
-the MP3S probes (:class:`~summarymixing.mp3s.probe_brain.ProbeBrain`) and CTC
+the MP3S probes (:class:`~summarymixing.mp3s.brains.base.ProbeBrain`) and CTC
 fine-tuning (:class:`~summarymixing.finetune.brain.CTCFineTuneBrain`) run for
 hours on data nobody has listened to. SpeechBrain's ``Brain`` is kept for
 everything it does well (the loop, DDP, AMP, accumulation, checkpoints); this

@@ -9,7 +9,7 @@ where ``h^(0)`` is the input of the first layer and ``h^(1..L)`` are the
 outputs of the ``L`` layers. The logits ``w`` start at zero (a uniform
 average) and are the only trainable parameters; they live in
 :class:`LayerMixer` and get their own optimiser (see
-:mod:`summarymixing.mp3s.optimisation`). The hidden states are summed as they
+:mod:`summarymixing.mp3s.brains.optimisation`). The hidden states are summed as they
 are (no per-layer normalisation), as in the MP3S recipes; ``layer_norm=True``
 normalises each one first (affine-free).
 

@@ -2,7 +2,7 @@
 
 Training is speaker classification over the training speakers (3 s chunks,
 AAM-softmax on the cosine classifier, see
-:class:`~summarymixing.mp3s.classification_brain.ClassificationProbeBrain`);
+:class:`~summarymixing.mp3s.brains.classification.ClassificationProbeBrain`);
 the validation accuracy on held-out chunks of the same speakers drives
 annealing and checkpoint selection. The test stage runs the embedder alone on
 every enrolment and test utterance (whole, unchunked) and scores each trial
@@ -16,7 +16,7 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from summarymixing.mp3s.classification_brain import ClassificationProbeBrain
+from summarymixing.mp3s.brains.classification import ClassificationProbeBrain
 from summarymixing.mp3s.corpora.voxceleb import Trial
 from summarymixing.mp3s.scoring.metrics import equal_error_rate, min_detection_cost
 from summarymixing.training.distributed import unwrap

@@ -3,7 +3,7 @@
 Per batch: ``WeightedLayerFeatures`` (frozen upstream, softmax-weighted sum of
 all its hidden states) → probe → the task's loss. The probe and the layer
 weights have their own optimisers and NewBob annealers
-(:mod:`~summarymixing.mp3s.optimisation`), handed to SpeechBrain through
+(:mod:`~summarymixing.mp3s.brains.optimisation`), handed to SpeechBrain through
 ``optimizers_dict`` so that its gradient clipping, accumulation, DDP and AMP
 apply to both; both learning rates are annealed on the validation metric at
 the end of every epoch, and the checkpoint with the best validation metric is
@@ -31,8 +31,11 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process
 
+from summarymixing.mp3s.brains.optimisation import (
+    ProbeOptimisers,
+    build_probe_optimisers,
+)
 from summarymixing.mp3s.corpora.datasets import require_readable_audio
-from summarymixing.mp3s.optimisation import ProbeOptimisers, build_probe_optimisers
 from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.training.distributed import unwrap
 from summarymixing.training.robust_brain import RobustBrain

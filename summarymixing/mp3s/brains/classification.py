@@ -14,7 +14,7 @@ import speechbrain as sb
 import torch
 from torch import nn
 
-from summarymixing.mp3s.probe_brain import ProbeBrain
+from summarymixing.mp3s.brains.base import ProbeBrain
 from summarymixing.mp3s.probes.utterance import EmbeddingClassifierProbe
 from summarymixing.mp3s.scoring.metrics import accuracy
 
@@ -64,7 +64,7 @@ class ClassificationProbeBrain(ProbeBrain):
     Parameters
     ----------
     features, probe, hparams, run_opts, checkpointer
-        As :class:`~summarymixing.mp3s.probe_brain.ProbeBrain`; the probe
+        As :class:`~summarymixing.mp3s.brains.base.ProbeBrain`; the probe
         returns ``(batch, classes)`` scores, batches carry ``label``
         (``(batch, 1)`` class indices) and ``hparams`` has ``loss``.
     """

@@ -16,7 +16,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.metric_stats import ErrorRateStats
 
-from summarymixing.mp3s.probe_brain import ProbeBrain
+from summarymixing.mp3s.brains.base import ProbeBrain
 from summarymixing.mp3s.scoring.ctc import ctc_greedy_decode, ctc_loss
 from summarymixing.padding import relative_to_absolute_lengths
 
@@ -33,7 +33,7 @@ class ASRProbeBrain(ProbeBrain):
     tokenizer : CharacterTokenizer or SentencePieceTokenizer
         Decodes token ids; its ``blank_index`` is the CTC blank.
     hparams, run_opts, checkpointer
-        As :class:`~summarymixing.mp3s.probe_brain.ProbeBrain`. Batches carry
+        As :class:`~summarymixing.mp3s.brains.base.ProbeBrain`. Batches carry
         ``tokens`` and ``wrd``. The hparam ``validation_metric`` (``WER``, the
         MP3S choice and the default, or ``CER``) drives NewBob annealing and the
         choice of the checkpoint that is tested; CER is the steadier signal
