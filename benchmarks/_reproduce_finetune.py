@@ -23,7 +23,7 @@ from _pretrain_runs import command_line_value
 from _reproduce_stages import run_logged
 from _reproduce_study import Study, subset_folder
 
-from summarymixing.mp3s.tasks import read_result
+from summarymixing.mp3s.run.tasks import read_result
 from summarymixing.resources import hparams_folder
 from summarymixing.training.config import load_yaml
 

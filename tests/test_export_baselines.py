@@ -19,7 +19,7 @@ from summarymixing.export import (
     model_yaml,
     read_encoder_json,
 )
-from summarymixing.mp3s.tasks import load_upstream
+from summarymixing.mp3s.run.tasks import load_upstream
 from summarymixing.mp3s.upstream.weighted_layers import count_hidden_states
 from summarymixing.training.config import merged_overrides
 

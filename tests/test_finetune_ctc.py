@@ -14,7 +14,7 @@ from summarymixing.data.manifest import read_manifest
 from summarymixing.data.synthetic import CORPORA, build_limited_resource
 from summarymixing.export import export_fbank_baseline, export_untrained, load_encoder
 from summarymixing.finetune import load_asr
-from summarymixing.mp3s.tasks import read_result
+from summarymixing.mp3s.run.tasks import read_result
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "finetune_ctc.py"

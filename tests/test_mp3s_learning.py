@@ -41,7 +41,7 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.export import export_encoder
-from summarymixing.mp3s.tasks import run_probe
+from summarymixing.mp3s.run.tasks import run_probe
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from hyperpyyaml import load_hyperpyyaml
 
 from summarymixing.data.synthetic import CORPORA
 from summarymixing.export import export_encoder
-from summarymixing.mp3s.tasks import (
+from summarymixing.mp3s.run.tasks import (
     FAMILIES,
     SYNTHETIC_CORPUS,
     TASKS,

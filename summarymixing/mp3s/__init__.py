@@ -23,6 +23,7 @@ from summarymixing.mp3s.probes.utterance import (
     EmbeddingClassifierProbe,
     MeanPoolLinearProbe,
 )
+from summarymixing.mp3s.run.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.scoring.ctc import ctc_greedy_decode, ctc_loss
 from summarymixing.mp3s.scoring.metrics import (
     accuracy,
@@ -37,7 +38,6 @@ from summarymixing.mp3s.scoring.tokenizers import (
     make_tokenizer,
     train_bpe_tokenizer,
 )
-from summarymixing.mp3s.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.upstream.loading import (
     HuggingFaceWav2Vec2Upstream,
     upstream_from_folder,

@@ -2,7 +2,7 @@
 
 :func:`run_benchmark` takes a plan of :mod:`summarymixing.mp3s.benchmark_plan`
 and runs it one probe after the other through
-``summarymixing.mp3s.tasks.run_probe``:
+``summarymixing.mp3s.run.tasks.run_probe``:
 
 * a run whose folder already holds a finished result (``read_result``) is
   reused, not trained again: re-running the same command after a crash, or with
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from summarymixing.data.synthetic import build_corpus
-from summarymixing.mp3s import tasks as mp3s_tasks
+from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.benchmark_plan import (
     BenchmarkPlan,
     ProbeRun,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from summarymixing.data.synthetic import CORPORA, SIZES
-from summarymixing.mp3s import tasks as mp3s_tasks
+from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.upstream.baselines import (
     DEFAULT_BASELINE_SEED,
     Baseline,

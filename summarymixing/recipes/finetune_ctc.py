@@ -60,8 +60,8 @@ from summarymixing.mp3s.corpora.datasets import (
     audio_dataset,
     check_transcripts,
 )
+from summarymixing.mp3s.run.tasks import RESULT_FILE, ProbeResult, write_result
 from summarymixing.mp3s.scoring.tokenizers import TOKENIZERS, make_tokenizer
-from summarymixing.mp3s.tasks import RESULT_FILE, ProbeResult, write_result
 from summarymixing.resources import hparams_folder
 from summarymixing.training.checkpointer import AtomicCheckpointer
 from summarymixing.training.config import (

@@ -74,7 +74,7 @@ from summarymixing.mp3s.benchmark import (
     run_benchmark,
 )
 from summarymixing.mp3s.benchmark_tables import primary_table
-from summarymixing.mp3s.tasks import TASKS
+from summarymixing.mp3s.run.tasks import TASKS
 from summarymixing.mp3s.upstream.baselines import (
     BASELINE_CHOICES,
     DEFAULT_BASELINE_SEED,

@@ -2,7 +2,7 @@
 
 The YAML file names the task and the probe (``hparams/mp3s/<task>_<probe>.yaml``,
 published hyper-parameters); everything else is
-:func:`summarymixing.mp3s.tasks.run_probe`, whose ``result.json`` lands in the
+:func:`summarymixing.mp3s.run.tasks.run_probe`, whose ``result.json`` lands in the
 output folder. Re-running the same command resumes from the last checkpoint.
 
 Usage
@@ -30,7 +30,7 @@ import sys
 
 import speechbrain as sb
 
-from summarymixing.mp3s.tasks import run_probe
+from summarymixing.mp3s.run.tasks import run_probe
 from summarymixing.training.config import load_yaml, resolve_extends
 from summarymixing.training.run_options import parse_arguments
 

@@ -98,7 +98,7 @@ def prepare_task(task: str, hparams: Mapping) -> PreparedSplits:
     Parameters
     ----------
     task : str
-        A key of :data:`summarymixing.mp3s.tasks.TASKS`.
+        A key of :data:`summarymixing.mp3s.run.tasks.TASKS`.
     hparams : mapping
         The task's hyper-parameters (``data_folder``, ``prepared_folder`` and the
         task's data options).

@@ -35,8 +35,8 @@ from torch import nn
 
 from summarymixing.atomic_files import write_json_atomically
 from summarymixing.mp3s.corpora.manifests import prepare_task
-from summarymixing.mp3s.output_folder import claim_output_folder, log_to_file
-from summarymixing.mp3s.task_runners import RUNNERS
+from summarymixing.mp3s.run.output_folder import claim_output_folder, log_to_file
+from summarymixing.mp3s.run.runners import RUNNERS
 from summarymixing.mp3s.upstream.loading import upstream_from_folder
 from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.resources import hparams_folder
