@@ -18,7 +18,6 @@ from summarymixing import ConformerEncoder
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.export import export_encoder, read_encoder_json
 from summarymixing.mp3s import benchmark
-from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.benchmark import (
     check_encoders,
     default_encoder_names,
@@ -26,6 +25,7 @@ from summarymixing.mp3s.benchmark import (
     run_benchmark,
 )
 from summarymixing.mp3s.benchmark_plan import DEMO_OVERRIDES
+from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.run.tasks import TASKS, ProbeResult
 from summarymixing.recipes import mp3s_benchmark
 from summarymixing.wav2vec2 import FbankConvFrontEnd, W2V2EncoderWrapper

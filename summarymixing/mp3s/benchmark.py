@@ -33,20 +33,20 @@ import json
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from summarymixing.data.synthetic import build_corpus
-from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.benchmark_plan import (
     BenchmarkPlan,
     ProbeRun,
+    RunOutcome,
     default_encoder_names,
     plan_benchmark,
 )
 from summarymixing.mp3s.benchmark_report import write_reports
 from summarymixing.mp3s.benchmark_tables import format_value
+from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.upstream.baselines import export_baseline
 from summarymixing.mp3s.upstream.loading import upstream_from_folder
 from summarymixing.mp3s.upstream.weighted_layers import count_hidden_states
@@ -64,20 +64,6 @@ __all__ = [
     "plan_benchmark",
     "run_benchmark",
 ]
-
-
-@dataclass
-class RunOutcome:
-    """What became of a run, with its result or the reason there is none.
-
-    ``status`` is ``done`` (trained now), ``reused`` (finished before),
-    ``failed``, ``skipped`` (no data folder) or ``pending`` (not run yet).
-    """
-
-    run: ProbeRun
-    status: str
-    result: mp3s_tasks.ProbeResult | None = None
-    error: str = ""
 
 
 def export_baselines(plan: BenchmarkPlan, log: Callable[[str], None] = print) -> None:

@@ -50,6 +50,20 @@ class ProbeRun:
 
 
 @dataclass
+class RunOutcome:
+    """What became of a run, with its result or the reason there is none.
+
+    ``status`` is ``done`` (trained now), ``reused`` (finished before),
+    ``failed``, ``skipped`` (no data folder) or ``pending`` (not run yet).
+    """
+
+    run: ProbeRun
+    status: str
+    result: mp3s_tasks.ProbeResult | None = None
+    error: str = ""
+
+
+@dataclass
 class BenchmarkPlan:
     """The runs, their encoders, each task's overrides and where reports go.
 

@@ -31,7 +31,7 @@ from summarymixing.mp3s.benchmark_plot import plot_layer_weights
 from summarymixing.mp3s.benchmark_tables import other_metrics_table, primary_table
 
 if TYPE_CHECKING:
-    from summarymixing.mp3s.benchmark import RunOutcome
+    from summarymixing.mp3s.benchmark_plan import RunOutcome
 
 CSV_COLUMNS = ("encoder", "task", "probe", "metric", "value", "status", "error")
 
