@@ -25,7 +25,7 @@ import numpy as np
 from _pretrain_logs import clean_step_seconds, parse_log
 from _reproduce_study import Study, Upstream
 
-from summarymixing.mp3s.benchmark_tables import format_value
+from summarymixing.mp3s.benchmark.tables import format_value
 from summarymixing.mp3s.run.tasks import read_result
 from summarymixing.training.step_log import curve, read_steps
 

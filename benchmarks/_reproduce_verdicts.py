@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from _reproduce_results import METRICS, NEEDS_ENCODER, Summary, SummaryKey
 from _reproduce_study import Study
 
-from summarymixing.mp3s.benchmark_tables import format_value
+from summarymixing.mp3s.benchmark.tables import format_value
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ import torch
 from summarymixing import ConformerEncoder
 from summarymixing.data.synthetic import build_corpus
 from summarymixing.export import export_encoder, read_encoder_json
-from summarymixing.mp3s import benchmark
-from summarymixing.mp3s.benchmark import (
+from summarymixing.mp3s.benchmark import runner as benchmark
+from summarymixing.mp3s.benchmark.plan import DEMO_OVERRIDES
+from summarymixing.mp3s.benchmark.runner import (
     check_encoders,
     default_encoder_names,
     plan_benchmark,
     run_benchmark,
 )
-from summarymixing.mp3s.benchmark_plan import DEMO_OVERRIDES
 from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.run.tasks import TASKS, ProbeResult
 from summarymixing.recipes import mp3s_benchmark

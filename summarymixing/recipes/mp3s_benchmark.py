@@ -64,7 +64,7 @@ from typing import Any
 
 import torch
 
-from summarymixing.mp3s.benchmark import (
+from summarymixing.mp3s.benchmark.runner import (
     BenchmarkPlan,
     check_encoders,
     default_encoder_names,
@@ -73,7 +73,7 @@ from summarymixing.mp3s.benchmark import (
     plan_benchmark,
     run_benchmark,
 )
-from summarymixing.mp3s.benchmark_tables import primary_table
+from summarymixing.mp3s.benchmark.tables import primary_table
 from summarymixing.mp3s.run.tasks import TASKS
 from summarymixing.mp3s.upstream.baselines import (
     BASELINE_CHOICES,

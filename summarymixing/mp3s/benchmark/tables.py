@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from summarymixing.mp3s.benchmark_plan import RunOutcome
+    from summarymixing.mp3s.benchmark.plan import RunOutcome
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Reports of the MP3S benchmark: ``results.csv``, ``results.md``, layer weights.
 
 Everything is derived from the list of run outcomes of
-:func:`summarymixing.mp3s.benchmark.run_benchmark` and rewritten after every
+:func:`summarymixing.mp3s.benchmark.runner.run_benchmark` and rewritten after every
 run, so the files always show what has finished so far. Every file is written
 to a temporary name and renamed into place: a reader (or a crash) never sees
 half a file.
@@ -9,12 +9,12 @@ half a file.
 * ``results.csv``: one row per encoder x task x probe x metric, columns
   ``encoder, task, probe, metric, value, status, error``; a failed, skipped or
   pending run is one row with an empty metric and its status and reason.
-* ``results.md``: the tables of :mod:`summarymixing.mp3s.benchmark_tables`
+* ``results.md``: the tables of :mod:`summarymixing.mp3s.benchmark.tables`
   (the primary metric of each task x probe, one column per encoder, then the
   other metrics), the failures with their messages, the skipped tasks and the
   layer-weight plots.
 * ``layer_weights/<task>.png``: the learned layer weights
-  (:mod:`summarymixing.mp3s.benchmark_plot`).
+  (:mod:`summarymixing.mp3s.benchmark.plot`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from summarymixing.atomic_files import write_atomically, write_text_atomically
-from summarymixing.mp3s.benchmark_plot import plot_layer_weights
-from summarymixing.mp3s.benchmark_tables import other_metrics_table, primary_table
+from summarymixing.mp3s.benchmark.plot import plot_layer_weights
+from summarymixing.mp3s.benchmark.tables import other_metrics_table, primary_table
 
 if TYPE_CHECKING:
-    from summarymixing.mp3s.benchmark_plan import RunOutcome
+    from summarymixing.mp3s.benchmark.plan import RunOutcome
 
 CSV_COLUMNS = ("encoder", "task", "probe", "metric", "value", "status", "error")
 

@@ -1,6 +1,6 @@
 """Run the MP3S benchmark: every planned encoder x task x probe, resumable.
 
-:func:`run_benchmark` takes a plan of :mod:`summarymixing.mp3s.benchmark_plan`
+:func:`run_benchmark` takes a plan of :mod:`summarymixing.mp3s.benchmark.plan`
 and runs it one probe after the other through
 ``summarymixing.mp3s.run.tasks.run_probe``:
 
@@ -15,7 +15,7 @@ and runs it one probe after the other through
   to ``failure.log`` in its folder) and the benchmark goes on with the others;
 * a task without a data folder is recorded as skipped, never dropped silently.
 
-The reports of :mod:`summarymixing.mp3s.benchmark_report` are rewritten after
+The reports of :mod:`summarymixing.mp3s.benchmark.report` are rewritten after
 every run, so they always show what has finished. Layout of the output folder::
 
     results.md  results.csv  layer_weights/<task>.png
@@ -37,15 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from summarymixing.data.synthetic import build_corpus
-from summarymixing.mp3s.benchmark_plan import (
+from summarymixing.mp3s.benchmark.plan import (
     BenchmarkPlan,
     ProbeRun,
     RunOutcome,
     default_encoder_names,
     plan_benchmark,
 )
-from summarymixing.mp3s.benchmark_report import write_reports
-from summarymixing.mp3s.benchmark_tables import format_value
+from summarymixing.mp3s.benchmark.report import write_reports
+from summarymixing.mp3s.benchmark.tables import format_value
 from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.upstream.baselines import export_baseline
 from summarymixing.mp3s.upstream.loading import upstream_from_folder
