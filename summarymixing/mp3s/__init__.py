@@ -1,5 +1,13 @@
 """MP3S downstream probing: frozen upstream, learned layer weights, probes.
 
+The package reads in layers, each a folder importing only from the ones
+above it in this list: ``corpora/`` (preparers, manifests, datasets),
+``upstream/`` (frozen encoders, baselines, weighted layers), ``probes/``,
+``scoring/`` (CTC, metrics, tokenizers), ``brains/`` (the probe Brains),
+``run/`` (one task and probe: :func:`run_probe`) and ``benchmark/`` (every
+task on every encoder). The task YAMLs name the re-exports below, not the
+modules' paths.
+
 Data flow of one task::
 
     wavs ──► WeightedLayerFeatures (frozen upstream, softmax-weighted layers)
@@ -22,6 +30,7 @@ from summarymixing.mp3s.probes.utterance import (
     BiLSTMLinearProbe,
     EmbeddingClassifierProbe,
     MeanPoolLinearProbe,
+    embedding_classifier,
 )
 from summarymixing.mp3s.run.tasks import TASKS, ProbeResult, read_result, run_probe
 from summarymixing.mp3s.scoring.ctc import ctc_greedy_decode, ctc_loss
@@ -72,6 +81,7 @@ __all__ = [
     "accuracy",
     "build_probe_optimisers",
     "count_hidden_states",
+    "embedding_classifier",
     "ctc_greedy_decode",
     "ctc_loss",
     "equal_error_rate",

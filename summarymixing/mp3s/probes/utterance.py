@@ -11,6 +11,8 @@
 Every probe maps ``(features, padding_mask)`` to ``(batch, classes)``.
 """
 
+from collections.abc import Callable
+
 import torch
 from speechbrain.lobes.models.ECAPA_TDNN import Classifier
 from speechbrain.nnet.losses import AdditiveAngularMargin, LogSoftmaxWrapper
@@ -233,3 +235,42 @@ class AAMSoftmaxLoss(nn.Module):
             Scalar loss.
         """
         return self.loss(cosines.unsqueeze(1), targets.unsqueeze(1))
+
+
+def embedding_classifier(
+    input_size: int, num_classes: int, embedder: Callable[[int], nn.Module]
+) -> EmbeddingClassifierProbe:
+    """Build an embedder on ``input_size`` features and its cosine classifier.
+
+    Lets a YAML file name the embedder with its sizes
+    (``embedder: !name:summarymixing.mp3s.ECAPAEmbedder``)
+    while the feature size and the number of classes come from the data.
+
+    Parameters
+    ----------
+    input_size : int
+        Dimension of the features.
+    num_classes : int
+        Number of classes (speakers, emotions).
+    embedder : callable
+        ``embedder(input_size)`` returns an ``XvectorEmbedder`` or
+        ``ECAPAEmbedder``.
+
+    Returns
+    -------
+    EmbeddingClassifierProbe
+        The probe.
+
+    Example
+    -------
+    >>> import functools
+    >>> from summarymixing.mp3s.probes.speaker import XvectorEmbedder
+    >>> embedder = functools.partial(
+    ...     XvectorEmbedder, embedding_size=8, channels=[8, 12], kernel_sizes=[3, 1],
+    ...     dilations=[1, 1],
+    ... )
+    >>> probe = embedding_classifier(16, 5, embedder).eval()
+    >>> probe(torch.randn(2, 9, 16), torch.zeros(2, 9, dtype=torch.bool)).shape
+    torch.Size([2, 5])
+    """
+    return EmbeddingClassifierProbe(embedder(input_size), num_classes)
