@@ -20,16 +20,15 @@ from hyperpyyaml import load_hyperpyyaml
 
 from summarymixing.data.synthetic import CORPORA
 from summarymixing.export import export_encoder
+from summarymixing.mp3s.corpora.task_specs import TASK_SPECS
 from summarymixing.mp3s.run.tasks import (
-    FAMILIES,
-    SYNTHETIC_CORPUS,
     TASKS,
     hparams_file,
     read_result,
     run_probe,
 )
 from summarymixing.recipes import mp3s_probe
-from summarymixing.training.config import merged_overrides
+from summarymixing.training.config import load_yaml, merged_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_OPTS = {"device": "cpu", "noprogressbar": True}
@@ -129,11 +128,11 @@ def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def corpus(root: Path, task: str) -> Path:
-    return root / CORPORA[SYNTHETIC_CORPUS[task]]
+    return root / CORPORA[TASK_SPECS[task].synthetic_corpus]
 
 
 def tiny_overrides(task: str, **extra) -> dict:
-    return {**FAST, **TINY[FAMILIES[task]], **extra}
+    return {**FAST, **TINY[TASK_SPECS[task].family], **extra}
 
 
 def probe(task, probe_name, encoder, data, output, **extra):
@@ -151,7 +150,7 @@ def test_every_task_and_probe_trains_and_yields_its_metric(
     output = tmp_path / "run"
     result = probe(task, probe_name, encoder_folder, corpus(tiny_corpora, task), output)
 
-    family = FAMILIES[task]
+    family = TASK_SPECS[task].family
     assert (result.task, result.probe) == (task, probe_name)
     assert EXPECTED_METRICS[family] <= set(result.metrics)
     assert result.primary_metric in result.metrics
@@ -376,7 +375,7 @@ def test_hparams_hold_the_published_defaults(task, probe_name, tmp_path):
         0.9,
     )
     assert (hparams["seed"], hparams["precision"]) == (1986, "fp32")
-    if FAMILIES[task] == "asr":
+    if TASK_SPECS[task].family == "asr":
         bpe = task.startswith("commonvoice")
         assert hparams["tokenizer"] == ("bpe" if bpe else "characters")
 
@@ -411,3 +410,21 @@ def test_recipe_command_line(tiny_corpora, encoder_folder, tmp_path, capsys):
     )
     assert "commonvoice-eu / linear: WER" in capsys.readouterr().out
     assert read_result(tmp_path / "run").probe == "linear"
+
+
+def test_task_table_and_yaml_files_agree():
+    """Every probe YAML belongs to a task of the table and extends its family's."""
+    files = {p.name for p in (ROOT / "hparams" / "mp3s").glob("*.yaml")}
+    bases = {spec.base_yaml.name for spec in TASK_SPECS.values()}
+    listed = {
+        spec.hparams_file(probe).name
+        for spec in TASK_SPECS.values()
+        for probe in spec.probes
+    }
+    assert files == bases | listed
+    for spec in TASK_SPECS.values():
+        for probe in spec.probes:
+            declared = load_yaml(spec.hparams_file(probe).read_text())
+            assert declared["extends"] == spec.base_yaml.name, (spec.name, probe)
+            overrides = declared["overrides"]
+            assert (overrides["task"], overrides["probe"]) == (spec.name, probe)

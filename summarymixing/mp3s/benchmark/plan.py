@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from summarymixing.data.synthetic import CORPORA, SIZES
+from summarymixing.mp3s.corpora.task_specs import TASK_SPECS
 from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.upstream.baselines import (
     DEFAULT_BASELINE_SEED,
@@ -332,5 +333,5 @@ def _checked_data(data_folders: Mapping[str, str | Path]) -> dict[str, Path]:
 def _demo_data(tasks: Sequence[str], output_folder: Path) -> dict[str, Path]:
     synthetic = output_folder / "synthetic"
     return {
-        task: synthetic / CORPORA[mp3s_tasks.SYNTHETIC_CORPUS[task]] for task in tasks
+        task: synthetic / CORPORA[TASK_SPECS[task].synthetic_corpus] for task in tasks
     }

@@ -46,6 +46,7 @@ from summarymixing.mp3s.benchmark.plan import (
 )
 from summarymixing.mp3s.benchmark.report import write_reports
 from summarymixing.mp3s.benchmark.tables import format_value
+from summarymixing.mp3s.corpora.task_specs import TASK_SPECS
 from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.upstream.baselines import export_baseline
 from summarymixing.mp3s.upstream.loading import upstream_from_folder
@@ -204,7 +205,7 @@ def _run_one(
         log(f"{name}: training on {run.data_folder}")
         if plan.synthetic_size is not None:
             build_corpus(
-                mp3s_tasks.SYNTHETIC_CORPUS[run.task],
+                TASK_SPECS[run.task].synthetic_corpus,
                 plan.output_folder / "synthetic",
                 plan.synthetic_size,
             )

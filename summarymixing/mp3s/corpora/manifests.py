@@ -1,13 +1,15 @@
 """MP3S task manifests: each corpus prepared from its real layout.
 
-:func:`prepare_task` runs the task's preparer (LibriSpeech, Buckeye,
-CommonVoice, VoxCeleb1, IEMOCAP, SLURP) into ``hparams["prepared_folder"]``
-and names the manifests by role: ``train`` (one or more), ``valid`` and
-``tests`` (for VoxCeleb1: ``enrol`` and ``test``, scored through the trials).
+One function per corpus (LibriSpeech, Buckeye, CommonVoice, VoxCeleb1,
+IEMOCAP, SLURP) reads the task's options from its hyper-parameters, runs the
+corpus's preparer into a save folder and names the manifests by role:
+``train`` (one or more), ``valid`` and ``tests`` (for VoxCeleb1: ``enrol``
+and ``test``, scored through the trials). The table that maps each task to
+its function is :data:`~summarymixing.mp3s.corpora.task_specs.TASK_SPECS`.
 A missing split or file raises the preparer's own message, which names it.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,99 +38,75 @@ class PreparedSplits:
     tests: dict[str, Path] = field(default_factory=dict)
 
 
-def _librispeech(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+def librispeech(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+    """LibriSpeech: ``train_splits``, ``valid_split`` and ``test_splits`` by name."""
     train, valid, tests = (
         list(hparams["train_splits"]),
         hparams["valid_split"],
         list(hparams["test_splits"]),
     )
-    manifests = prepare_librispeech(
+    prepared = prepare_librispeech(
         hparams["data_folder"], save_folder, [*train, valid, *tests]
     )
     return PreparedSplits(
-        [manifests[split] for split in train],
-        manifests[valid],
-        {split: manifests[split] for split in tests},
+        [prepared[split] for split in train],
+        prepared[valid],
+        {split: prepared[split] for split in tests},
     )
 
 
-def _buckeye(hparams: Mapping, save_folder: Path) -> dict[str, Path]:
-    return prepare_buckeye(hparams["data_folder"], save_folder)
+def buckeye(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+    """Buckeye: the speakers' standard train / valid / test split."""
+    return by_role(prepare_buckeye(hparams["data_folder"], save_folder))
 
 
-def _commonvoice(hparams: Mapping, save_folder: Path) -> dict[str, Path]:
-    return prepare_commonvoice(
-        hparams["data_folder"], save_folder, max_duration=hparams["max_duration"]
+def commonvoice(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+    """CommonVoice (one language): clips up to ``max_duration`` seconds."""
+    return by_role(
+        prepare_commonvoice(
+            hparams["data_folder"], save_folder, max_duration=hparams["max_duration"]
+        )
     )
 
 
-def _voxceleb(hparams: Mapping, save_folder: Path) -> dict[str, Path]:
-    return prepare_voxceleb(
-        hparams["data_folder"],
-        save_folder,
-        trials_file=hparams["trials_file"],
-        chunk_seconds=hparams["chunk_seconds"],
-        valid_fraction=hparams["valid_fraction"],
-        seed=hparams["seed"],
+def voxceleb(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+    """VoxCeleb1: training chunks, a held-out validation part, the trials' files."""
+    return by_role(
+        prepare_voxceleb(
+            hparams["data_folder"],
+            save_folder,
+            trials_file=hparams["trials_file"],
+            chunk_seconds=hparams["chunk_seconds"],
+            valid_fraction=hparams["valid_fraction"],
+            seed=hparams["seed"],
+        )
     )
 
 
-def _iemocap(hparams: Mapping, save_folder: Path) -> dict[str, Path]:
-    return prepare_iemocap(hparams["data_folder"], save_folder, fold=hparams["fold"])
+def iemocap(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+    """IEMOCAP: the sessions of fold ``fold``."""
+    return by_role(
+        prepare_iemocap(hparams["data_folder"], save_folder, fold=hparams["fold"])
+    )
 
 
-def _slurp(hparams: Mapping, save_folder: Path) -> dict[str, Path]:
-    return prepare_slurp(hparams["data_folder"], save_folder)
+def slurp(hparams: Mapping, save_folder: Path) -> PreparedSplits:
+    """SLURP: its train / devel / test split."""
+    return by_role(prepare_slurp(hparams["data_folder"], save_folder))
 
 
-_PREPARERS: dict[str, Callable[[Mapping, Path], PreparedSplits | dict[str, Path]]] = {
-    "librispeech": _librispeech,
-    "buckeye": _buckeye,
-    "commonvoice-cy": _commonvoice,
-    "commonvoice-eu": _commonvoice,
-    "voxceleb1": _voxceleb,
-    "iemocap": _iemocap,
-    "slurp": _slurp,
-}
-
-
-def prepare_task(task: str, hparams: Mapping) -> PreparedSplits:
-    r"""Prepare (or reuse) the manifests of ``task`` in ``hparams["prepared_folder"]``.
-
-    Parameters
-    ----------
-    task : str
-        A key of :data:`summarymixing.mp3s.run.tasks.TASKS`.
-    hparams : mapping
-        The task's hyper-parameters (``data_folder``, ``prepared_folder`` and the
-        task's data options).
-
-    Returns
-    -------
-    PreparedSplits
-        The manifests by role.
+def by_role(prepared: Mapping[str, Path]) -> PreparedSplits:
+    """Name a preparer's ``{split: manifest}`` by role (VoxCeleb1: enrol, test).
 
     Example
     -------
-    >>> import tempfile, torch
-    >>> from summarymixing.data.audio import write_audio
-    >>> root = Path(tempfile.mkdtemp())
-    >>> for name in ("train", "dev", "test"):
-    ...     write_audio(root / "clips" / f"{name}.wav", torch.zeros(16000), 16000)
-    ...     _ = (root / f"{name}.tsv").write_text(f"path\tsentence\n{name}.wav\tHi\n")
-    >>> hparams = {"data_folder": root, "prepared_folder": root / "prep",
-    ...            "max_duration": 10.0}
-    >>> splits = prepare_task("commonvoice-cy", hparams)
+    >>> splits = by_role({"train": Path("t.csv"), "valid": Path("v.csv"),
+    ...                   "test": Path("e.csv")})
     >>> splits.valid.name, list(splits.tests)
-    ('valid.csv', ['test'])
+    ('v.csv', ['test'])
     """
-    if task not in _PREPARERS:
-        raise ValueError(f"unknown task {task!r}; tasks: {', '.join(_PREPARERS)}")
-    manifests = _PREPARERS[task](hparams, Path(hparams["prepared_folder"]))
-    if isinstance(manifests, PreparedSplits):
-        return manifests
-    tests = {role: manifests[role] for role in ("enrol", "test") if role in manifests}
-    return PreparedSplits([manifests["train"]], manifests["valid"], tests)
+    tests = {role: prepared[role] for role in ("enrol", "test") if role in prepared}
+    return PreparedSplits([prepared["train"]], prepared["valid"], tests)
 
 
 def merge_manifests(manifests: Sequence[Path], destination: Path) -> Path:

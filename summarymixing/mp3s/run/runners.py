@@ -38,12 +38,12 @@ from summarymixing.mp3s.corpora.manifests import (
     manifest_rows,
     merge_manifests,
 )
+from summarymixing.mp3s.corpora.task_specs import TaskSpec
 from summarymixing.mp3s.corpora.voxceleb import read_trials
 from summarymixing.mp3s.scoring.tokenizers import make_tokenizer
 from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
 from summarymixing.training.checkpointer import AtomicCheckpointer
 
-LABEL_COLUMNS = {"iemocap": "emo", "slurp": "scenario", "voxceleb1": "spk_id"}
 SORTINGS = ("ascending", "descending", "random")
 
 Outcome = tuple[dict[str, float], list[float]]
@@ -134,7 +134,7 @@ def _tokenizer(hparams: Mapping, transcripts: list[str]):
 
 
 def run_asr(
-    task: str,
+    spec: TaskSpec,
     hparams: Mapping,
     features: WeightedLayerFeatures,
     splits: PreparedSplits,
@@ -178,10 +178,10 @@ def run_asr(
 
 
 def _labelled_datasets(
-    task: str, hparams: Mapping, manifests: Mapping[str, Path]
+    spec: TaskSpec, hparams: Mapping, manifests: Mapping[str, Path]
 ) -> tuple[list[str], dict[str, DynamicItemDataset]]:
     """Class labels from training, checked on the other splits; datasets."""
-    column = LABEL_COLUMNS[task]
+    column = spec.label_column
     labels = class_labels(manifest_rows(manifests["train"]), column)
     for name, manifest in manifests.items():
         check_labels(manifest_rows(manifest), column, labels, name)
@@ -196,7 +196,7 @@ def _labelled_datasets(
 
 
 def run_classification(
-    task: str,
+    spec: TaskSpec,
     hparams: Mapping,
     features: WeightedLayerFeatures,
     splits: PreparedSplits,
@@ -208,7 +208,7 @@ def run_classification(
     :func:`run_asr`.
     """
     manifests = {"train": splits.train, "valid": splits.valid, **splits.tests}
-    labels, datasets = _labelled_datasets(task, hparams, manifests)
+    labels, datasets = _labelled_datasets(spec, hparams, manifests)
     probe = build_probe(hparams, probe_input_size(features), len(labels))
     brain = ClassificationProbeBrain(
         features, probe, hparams, run_opts, _checkpointer(hparams)
@@ -222,7 +222,7 @@ def run_classification(
 
 
 def run_speaker(
-    task: str,
+    spec: TaskSpec,
     hparams: Mapping,
     features: WeightedLayerFeatures,
     splits: PreparedSplits,
@@ -239,7 +239,7 @@ def run_speaker(
     verification = Path(hparams["prepared_folder"]) / "verification.csv"
     run_on_main(merge_manifests, args=[list(splits.tests.values()), verification])
     manifests = {"train": splits.train, "valid": splits.valid}
-    labels, datasets = _labelled_datasets(task, hparams, manifests)
+    labels, datasets = _labelled_datasets(spec, hparams, manifests)
     probe = build_probe(hparams, probe_input_size(features), len(labels))
     brain = SpeakerProbeBrain(
         features, probe, trials, hparams, run_opts, _checkpointer(hparams)
@@ -255,3 +255,4 @@ def run_speaker(
 
 
 RUNNERS = {"asr": run_asr, "classification": run_classification, "speaker": run_speaker}
+"""Task family (:attr:`TaskSpec.family`) → its runner."""

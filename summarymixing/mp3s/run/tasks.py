@@ -34,41 +34,23 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 from torch import nn
 
 from summarymixing.atomic_files import write_json_atomically
-from summarymixing.mp3s.corpora.manifests import prepare_task
+from summarymixing.mp3s.corpora.task_specs import TASK_SPECS, prepare_task, task_spec
 from summarymixing.mp3s.run.output_folder import claim_output_folder, log_to_file
 from summarymixing.mp3s.run.runners import RUNNERS
 from summarymixing.mp3s.upstream.loading import upstream_from_folder
 from summarymixing.mp3s.upstream.weighted_layers import WeightedLayerFeatures
-from summarymixing.resources import hparams_folder
 from summarymixing.training.config import merged_overrides
 from summarymixing.training.trackers import check_tracker_name
 
 logger = logging.getLogger(__name__)
 
 TASKS: dict[str, tuple[str, ...]] = {
-    "librispeech": ("bilstm", "contextnet"),
-    "buckeye": ("bilstm", "contextnet"),
-    "commonvoice-cy": ("bilstm", "linear"),
-    "commonvoice-eu": ("bilstm", "linear"),
-    "voxceleb1": ("xvector", "ecapa"),
-    "iemocap": ("linear", "ecapa"),
-    "slurp": ("linear", "bilstm"),
+    name: spec.probes for name, spec in TASK_SPECS.items()
 }
-"""Task name → its two probes, as in the MP3S benchmark."""
+"""Task name → its two probes, as in the MP3S benchmark (a view of
+:data:`~summarymixing.mp3s.corpora.task_specs.TASK_SPECS`, where the rest of
+what a task is lives)."""
 
-SYNTHETIC_CORPUS: dict[str, str] = {task: task for task in TASKS}
-"""Task → the ``summarymixing.data.synthetic.build_corpus`` name of its corpus."""
-
-FAMILIES = {
-    "librispeech": "asr",
-    "buckeye": "asr",
-    "commonvoice-cy": "asr",
-    "commonvoice-eu": "asr",
-    "voxceleb1": "speaker",
-    "iemocap": "classification",
-    "slurp": "classification",
-}
-PRIMARY_METRICS = {"asr": "WER", "speaker": "EER", "classification": "accuracy"}
 RESULT_FILE = "result.json"
 IDENTITY_KEYS = ("task", "probe", "encoder_folder", "data_folder", "fold")
 
@@ -120,13 +102,7 @@ def hparams_file(task: str, probe: str) -> Path:
     ...
     ValueError: librispeech has no probe 'xvector'; its probes: bilstm, contextnet
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
-    if probe not in TASKS[task]:
-        raise ValueError(
-            f"{task} has no probe {probe!r}; its probes: {', '.join(TASKS[task])}"
-        )
-    return hparams_folder() / "mp3s" / f"{task}_{probe}.yaml"
+    return task_spec(task).hparams_file(probe)
 
 
 def read_result(output_folder: str | Path) -> ProbeResult | None:
@@ -290,13 +266,15 @@ def run_probe(
         claim_output_folder(
             output_folder, {key: hparams.get(key) for key in IDENTITY_KEYS}
         )
-        family = FAMILIES[task]
-        metrics, weights = RUNNERS[family](task, hparams, features, splits, run_opts)
+        spec = task_spec(task)
+        metrics, weights = RUNNERS[spec.family](
+            spec, hparams, features, splits, run_opts
+        )
     result = ProbeResult(
         task=task,
         probe=probe,
         metrics={name: float(value) for name, value in metrics.items()},
-        primary_metric=PRIMARY_METRICS[family],
+        primary_metric=spec.primary_metric,
         layer_weights=weights,
         output_folder=output_folder,
     )
