@@ -442,6 +442,8 @@ def test_step_limit_zero_exports_the_untrained_demo_encoder_and_stops(tmp_path):
     output = tmp_path / "run"
     result = run_recipe(untrained_command(output))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("DEMO (no --data_folder): ")  # before all else
+    assert "small model and\nschedule of hparams/demo.yaml" in result.stdout
     assert f"{output / 'encoder'} (summarymixing.export.load_encoder)" in result.stdout
     # nothing prepared or synthesised: no demo_corpus, prepared or save folder
     assert [path.name for path in tmp_path.iterdir()] == ["run"]

@@ -120,6 +120,41 @@ def resolved_configuration(base: Path, overrides: dict) -> str:
         return resolve_references(stream, overrides).getvalue()
 
 
+def demo_announcement(yaml_file: str, base: Path, overrides: dict) -> str:
+    """Say which YAML and model a run without ``--data_folder`` runs, and why.
+
+    Printed before anything else, so that a user who reads the YAML knows
+    that the model which runs is the demo's.
+
+    Example
+    -------
+    >>> from summarymixing.resources import hparams_folder
+    >>> base, overrides = merged_overrides(
+    ...     hparams_folder() / "w2v2_summarymixing.yaml",
+    ...     {**load_yaml(DEMO_OVERRIDES.read_text()), "output_folder": "out"},
+    ... )
+    >>> print(demo_announcement("hparams/w2v2_summarymixing.yaml", base, overrides))
+    DEMO (no --data_folder): hparams/w2v2_summarymixing.yaml with the small model and
+    schedule of hparams/demo.yaml (SummaryMixing, 3 layers, d_model 96, 4000 steps)
+    on 3 h of synthetic speech, into out. Pass --data_folder to run the YAML's own
+    model on your data.
+    """
+    keys = {
+        key: configured_value(base, overrides, key)
+        for key in ("attention_type", "num_layers", "d_model", "optimizer_step_limit")
+    }
+    hours = configured_value(base, overrides, "demo_hours")
+    return (
+        f"DEMO (no --data_folder): {yaml_file} with the small model and\n"
+        f"schedule of hparams/demo.yaml ({keys['attention_type']}, "
+        f"{keys['num_layers']} layers, d_model {keys['d_model']}, "
+        f"{keys['optimizer_step_limit']} steps)\n"
+        f"on {hours:g} h of synthetic speech, into "
+        f"{overrides.get('output_folder', 'the output folder')}. Pass "
+        "--data_folder to run the YAML's own\nmodel on your data."
+    )
+
+
 def build_demo_corpus(hparams):
     """Synthesise the demo corpora; return (train folder, validation root).
 
@@ -147,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
         if dump:
             print(resolved_configuration(base, overrides), end="")
             return
+        if demo and get_rank() in (None, 0):
+            print(demo_announcement(yaml_file, base, overrides), flush=True)
         if run_opts["optimizer_step_limit"] == 0:  # the initial state, no data
             if get_rank() in (None, 0):
                 folder, seed = export_initial_state(base, overrides)
