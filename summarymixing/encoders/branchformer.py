@@ -18,7 +18,6 @@ from torch import nn
 
 from summarymixing.encoders.branchformer_layer import BranchformerEncoderLayer
 from summarymixing.encoders.layer_stack import encode_stack
-from summarymixing.encoders.mixer import SUMMARY_MIXING_KEYS
 from summarymixing.encoders.validation import (
     check_mixer_inputs,
     check_padding_mask,
@@ -99,8 +98,15 @@ class BranchformerEncoder(nn.Module):
         summary_dropout: str = "utterance",
     ) -> None:
         super().__init__()
-        values = locals()
-        summary_mixing = {key: values[key] for key in SUMMARY_MIXING_KEYS}
+        summary_mixing = {
+            "local_proj_hid_dim": local_proj_hid_dim,
+            "local_proj_out_dim": local_proj_out_dim,
+            "summary_hid_dim": summary_hid_dim,
+            "summary_out_dim": summary_out_dim,
+            "mode": mode,
+            "use_layernorm": use_layernorm,
+            "summary_dropout": summary_dropout,
+        }
         self.layers = nn.ModuleList(
             BranchformerEncoderLayer(
                 d_model, nhead, kernel_size, kdim, vdim, activation, dropout,

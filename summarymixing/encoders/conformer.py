@@ -29,7 +29,6 @@ from summarymixing.encoders.conformer_layer import (
     ConformerLayerStreamingContext,
 )
 from summarymixing.encoders.layer_stack import encode_stack
-from summarymixing.encoders.mixer import SUMMARY_MIXING_KEYS
 from summarymixing.encoders.validation import (
     check_mixer_inputs,
     check_padding_mask,
@@ -121,8 +120,15 @@ class ConformerEncoder(nn.Module):
         summary_dropout: str = "utterance",
     ) -> None:
         super().__init__()
-        values = locals()
-        summary_mixing = {key: values[key] for key in SUMMARY_MIXING_KEYS}
+        summary_mixing = {
+            "local_proj_hid_dim": local_proj_hid_dim,
+            "local_proj_out_dim": local_proj_out_dim,
+            "summary_hid_dim": summary_hid_dim,
+            "summary_out_dim": summary_out_dim,
+            "mode": mode,
+            "use_layernorm": use_layernorm,
+            "summary_dropout": summary_dropout,
+        }
         self.layers = nn.ModuleList(
             ConformerEncoderLayer(
                 d_model, d_ffn, nhead, kernel_size, kdim, vdim, activation, bias,

@@ -29,15 +29,6 @@ ATTENTION_TYPES = (
     "SDPA",
     "hypermixing",
 )
-SUMMARY_MIXING_KEYS = (
-    "local_proj_hid_dim",
-    "local_proj_out_dim",
-    "summary_hid_dim",
-    "summary_out_dim",
-    "mode",
-    "use_layernorm",
-    "summary_dropout",
-)
 
 
 def check_attention_type(attention_type: str) -> None:
@@ -123,7 +114,10 @@ def build_mixer(
     hypernet_size : int, optional
         Hidden size of ``hypermixing``'s hyper-network (default ``4 * d_model``).
     summary_mixing : dict, optional
-        SummaryMixing keys (``SUMMARY_MIXING_KEYS``) passed to the layer.
+        Keyword arguments of :class:`~summarymixing.layers.summary_mixing.
+        SummaryMixing` passed to the layer (the encoders pass their
+        ``local_proj_*``, ``summary_*``, ``mode``, ``use_layernorm`` and
+        ``summary_dropout``).
 
     Returns
     -------
