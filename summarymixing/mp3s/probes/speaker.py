@@ -94,15 +94,17 @@ class XvectorEmbedder(nn.Module):
         torch.Tensor
             ``(batch, embedding_size)``.
         """
+        blocks = list(self.xvector.blocks)
+        pooling = next(
+            i for i, b in enumerate(blocks) if isinstance(b, StatisticsPooling)
+        )
         x = zero_padding(features, padding_mask)
-        for layer in self.xvector.blocks:
-            if isinstance(layer, StatisticsPooling):
-                mean, std = masked_mean_std(x, padding_mask, eps=layer.eps)
-                x = torch.cat([mean, std], dim=-1)
-            elif x.dim() == 3:
-                x = zero_padding(layer(x), padding_mask)
-            else:
-                x = layer(x)
+        for layer in blocks[:pooling]:  # frame level: padding zeroed after each
+            x = zero_padding(layer(x), padding_mask)
+        mean, std = masked_mean_std(x, padding_mask, eps=blocks[pooling].eps)
+        x = torch.cat([mean, std], dim=-1)
+        for layer in blocks[pooling + 1 :]:  # utterance level
+            x = layer(x)
         return x
 
 
