@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from summarymixing import ConformerEncoder
 from summarymixing.data.synthetic import build_corpus
-from summarymixing.export import export_encoder, read_encoder_json
+from summarymixing.export import read_encoder_json
 from summarymixing.mp3s.benchmark import runner as benchmark
 from summarymixing.mp3s.benchmark.plan import DEMO_OVERRIDES
 from summarymixing.mp3s.benchmark.runner import (
@@ -28,23 +27,9 @@ from summarymixing.mp3s.benchmark.runner import (
 from summarymixing.mp3s.run import tasks as mp3s_tasks
 from summarymixing.mp3s.run.tasks import TASKS, ProbeResult
 from summarymixing.recipes import mp3s_benchmark
-from summarymixing.wav2vec2 import FbankConvFrontEnd, W2V2EncoderWrapper
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MODEL_YAML = """\
-frontend: !new:summarymixing.wav2vec2.FbankConvFrontEnd
-    out_channels: 16
-encoder_wrapper: !new:summarymixing.wav2vec2.W2V2EncoderWrapper
-    latent_dim: 16
-    d_model: 32
-    encoder: !new:summarymixing.ConformerEncoder
-        num_layers: 2
-        d_model: 32
-        d_ffn: 64
-        nhead: 2
-        output_hidden_states: True
-"""
 ASR_TASKS = ("librispeech", "buckeye", "commonvoice-cy", "commonvoice-eu")
 
 
@@ -67,11 +52,12 @@ class FakeProbes:
         overrides=None,
         run_opts=None,
     ):
-        self.calls.append((Path(encoder_folder).name, task, probe))
+        name = default_encoder_names([encoder_folder])[0]  # sm/encoder -> sm
+        self.calls.append((name, task, probe))
         self.overrides[task], self.run_opts = overrides, run_opts
         if task in self.failing_tasks:
             raise FileNotFoundError(f"{data_folder}/test.tsv: split 'test' missing")
-        offset = self.offsets[Path(encoder_folder).name]
+        offset = self.offsets[name]
         if task in ASR_TASKS:
             metrics, primary = {"WER": 20.0 + offset, "CER": 8.0 + offset}, "WER"
         elif task == "voxceleb1":
@@ -321,27 +307,11 @@ def test_tasks_without_data_are_listed_as_skipped(monkeypatch, tmp_path, encoder
     assert sum(r["status"] == "skipped" for r in rows) == len(TASKS) - 1
 
 
-def export_tiny_encoder(folder: Path, seed: int = 0) -> Path:
-    torch.manual_seed(seed)
-    base_yaml = folder.parent / "model.yaml"
-    base_yaml.write_text(MODEL_YAML)
-    encoder = ConformerEncoder(2, 32, 64, 2, output_hidden_states=True)
-    wrapper = W2V2EncoderWrapper(16, 32, encoder)
-    return export_encoder(
-        folder,
-        base_yaml,
-        {},
-        FbankConvFrontEnd(out_channels=16),
-        wrapper,
-        {"num_hidden_states": 3},
-    )
-
-
 def load_recipe():
     return mp3s_benchmark
 
 
-def test_encoder_folders_are_loaded_before_anything_runs(tmp_path):
+def test_encoder_folders_are_loaded_before_anything_runs(export_tiny_encoder, tmp_path):
     good = export_tiny_encoder(tmp_path / "good")
     assert check_encoders({"good": good}) == {"good": 3}
     other = tmp_path / "other"
@@ -351,7 +321,9 @@ def test_encoder_folders_are_loaded_before_anything_runs(tmp_path):
         check_encoders({"good": good, "other": other})
 
 
-def test_command_demo_reports_and_exit_status(monkeypatch, tmp_path, capsys):
+def test_command_demo_reports_and_exit_status(
+    monkeypatch, export_tiny_encoder, tmp_path, capsys
+):
     fake = install(monkeypatch, FakeProbes({"sm": 0.0}, failing_tasks=("slurp",)))
     encoder = export_tiny_encoder(tmp_path / "sm")
     recipe = load_recipe()
@@ -443,7 +415,7 @@ def single_thread():
 
 
 def test_real_probes_run_and_a_broken_corpus_fails_alone(
-    tmp_path, capsys, single_thread
+    export_tiny_encoder, tmp_path, capsys, single_thread
 ):
     encoder = export_tiny_encoder(tmp_path / "sm")
     slurp = build_corpus("slurp", tmp_path / "corpora", "tiny", progress=False)
@@ -490,7 +462,9 @@ def test_real_probes_run_and_a_broken_corpus_fails_alone(
     assert "sm iemocap/linear: FAILED" in printed
 
 
-def test_baseline_columns_run_beside_the_encoder(tmp_path, capsys, single_thread):
+def test_baseline_columns_run_beside_the_encoder(
+    export_tiny_encoder, tmp_path, capsys, single_thread
+):
     encoder = export_tiny_encoder(tmp_path / "sm")
     slurp = build_corpus("slurp", tmp_path / "corpora", "tiny", progress=False)
     out = tmp_path / "out"

@@ -36,30 +36,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.metric_stats import ErrorRateStats
 
 from summarymixing.data.synthetic import build_corpus
-from summarymixing.export import export_encoder
 from summarymixing.mp3s.run.tasks import run_probe
 
 pytestmark = pytest.mark.slow
 
 RUN_OPTS = {"device": "cpu", "noprogressbar": True}
-ENCODER_YAML = """\
-frontend: !new:summarymixing.wav2vec2.FbankConvFrontEnd
-    out_channels: 256
-encoder_wrapper: !new:summarymixing.wav2vec2.W2V2EncoderWrapper
-    latent_dim: 256
-    d_model: 64
-    encoder: !new:summarymixing.ConformerEncoder
-        num_layers: 2
-        d_model: 64
-        d_ffn: 128
-        nhead: 2
-        kernel_size: 7
-        output_hidden_states: True
-"""
 ASR_OVERRIDES = {
     "lstm_hidden_size": 128,
     "lstm_layers": 1,
@@ -107,22 +91,12 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def encoder_folder(
+    tmp_path_factory: pytest.TempPathFactory, export_tiny_encoder
+) -> Path:
     """A random frozen encoder, exported the way recipes/pretrain.py does."""
     folder = tmp_path_factory.mktemp("random_encoder")
-    definition = folder / "model.yaml"
-    definition.write_text(ENCODER_YAML)
-    torch.manual_seed(0)
-    modules = load_hyperpyyaml(ENCODER_YAML)
-    description = {"d_model": 64, "num_layers": 2, "num_hidden_states": 3}
-    return export_encoder(
-        folder / "encoder",
-        definition,
-        {},
-        modules["frontend"],
-        modules["encoder_wrapper"],
-        description,
-    )
+    return export_tiny_encoder(folder, latent_dim=256, d_model=64, d_ffn=128)
 
 
 def transcripts(manifest: Path) -> list[str]:

@@ -19,7 +19,6 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from summarymixing.data.synthetic import CORPORA
-from summarymixing.export import export_encoder
 from summarymixing.mp3s.corpora.task_specs import TASK_SPECS
 from summarymixing.mp3s.run.tasks import (
     TASKS,
@@ -78,21 +77,6 @@ EXPECTED_METRICS = {
     "speaker": {"EER", "minDCF"},
     "classification": {"accuracy"},
 }
-ENCODER_YAML = """\
-frontend: !new:summarymixing.wav2vec2.FbankConvFrontEnd
-    out_channels: 16
-encoder_wrapper: !new:summarymixing.wav2vec2.W2V2EncoderWrapper
-    latent_dim: 16
-    d_model: !ref <d_model>
-    encoder: !new:summarymixing.ConformerEncoder
-        num_layers: 2
-        d_model: !ref <d_model>
-        d_ffn: 64
-        nhead: 2
-        kernel_size: 7
-        output_hidden_states: True
-d_model: 32
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -104,26 +88,10 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def export_tiny_encoder(folder: Path, d_model: int = 32) -> Path:
-    """Export a random tiny encoder the way recipes/pretrain.py does."""
-    folder.mkdir(parents=True, exist_ok=True)
-    definition = folder / "model.yaml"
-    definition.write_text(ENCODER_YAML)
-    torch.manual_seed(0)
-    modules = load_hyperpyyaml(ENCODER_YAML, {"d_model": d_model})
-    description = {"d_model": d_model, "num_layers": 2, "num_hidden_states": 3}
-    return export_encoder(
-        folder / "encoder",
-        definition,
-        {"d_model": d_model},
-        modules["frontend"],
-        modules["encoder_wrapper"],
-        description,
-    )
-
-
 @pytest.fixture(scope="module")
-def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def encoder_folder(
+    tmp_path_factory: pytest.TempPathFactory, export_tiny_encoder
+) -> Path:
     return export_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))
 
 
@@ -231,20 +199,20 @@ def write_config(folder: Path, config: dict) -> Path:
     return folder
 
 
-def other_format(folder: Path, encoder: Path) -> Path:
+def other_format(folder: Path, encoder: Path, _) -> Path:
     shutil.copytree(encoder, folder)
     (folder / "encoder.json").write_text(json.dumps({"format": "fairseq-wav2vec2"}))
     return folder
 
 
-def other_weights(folder: Path, encoder: Path) -> Path:
+def other_weights(folder: Path, encoder: Path, export_tiny_encoder) -> Path:
     shutil.copytree(encoder, folder)
     wider = export_tiny_encoder(folder.parent / "wider", d_model=48)
     shutil.copy(wider / "model.safetensors", folder / "model.safetensors")
     return folder
 
 
-def unrelated_files(folder: Path, encoder: Path) -> Path:
+def unrelated_files(folder: Path, encoder: Path, _) -> Path:
     folder.mkdir()
     (folder / "model.bin").write_bytes(b"\0" * 16)
     return folder
@@ -252,7 +220,7 @@ def unrelated_files(folder: Path, encoder: Path) -> Path:
 
 BAD_ENCODERS = {
     "a Hugging Face text model": (
-        lambda folder, _: write_config(folder, {"model_type": "bert"}),
+        lambda folder, *_: write_config(folder, {"model_type": "bert"}),
         "describes a 'bert' model",
     ),
     "another export format": (other_format, "holds a 'fairseq-wav2vec2' model"),
@@ -263,10 +231,10 @@ BAD_ENCODERS = {
 
 @pytest.mark.parametrize("case", BAD_ENCODERS)
 def test_encoder_folder_of_another_model_is_named_before_any_work(
-    case, tiny_corpora, encoder_folder, tmp_path
+    case, tiny_corpora, encoder_folder, export_tiny_encoder, tmp_path
 ):
     make, message = BAD_ENCODERS[case]
-    bad = make(tmp_path / "bad_encoder", encoder_folder)
+    bad = make(tmp_path / "bad_encoder", encoder_folder, export_tiny_encoder)
     output = tmp_path / "run"
     data = corpus(tiny_corpora, "iemocap")
     with pytest.raises(ValueError, match=message) as error:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from test_mp3s_tasks import corpus, export_tiny_encoder, probe
+from test_mp3s_tasks import corpus, probe
 from test_pretrain_recipe import recipe_command, write_voiced_audio
 
 from summarymixing.training.step_log import StepLog
@@ -61,7 +61,9 @@ def test_pretraining_sends_every_step_log_number_to_tensorboard(tmp_path):
         assert values == pytest.approx([value for _, value in points], rel=1e-5)
 
 
-def test_a_probe_sends_its_epochs_and_tests_to_tensorboard(tiny_corpora, tmp_path):
+def test_a_probe_sends_its_epochs_and_tests_to_tensorboard(
+    tiny_corpora, export_tiny_encoder, tmp_path
+):
     encoder = export_tiny_encoder(tmp_path / "encoder")
     data = corpus(tiny_corpora, "librispeech")
     output = tmp_path / "probe"
