@@ -23,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from _pretrain_logs import clean_step_seconds, parse_log
+from _pretrain_logs import clean_step_seconds
+
+from summarymixing.training.step_log import read_steps
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "pretrain.py"
 RECORD = "reproduce.json"
@@ -97,20 +99,16 @@ def run_measured(
 
 def progress_line(name: str, folder: Path, steps: int) -> str | None:
     """Describe the last logged step of a running pre-training and its pace."""
-    log_file = folder / "log.txt"
-    if not log_file.is_file():
-        return None
-    records, _ = parse_log(log_file.read_text().splitlines())
+    records = read_steps(folder)["step"]
     if not records:
         return None
     last = records[-1]
-    recent = [seconds for _, seconds in clean_step_seconds(records[-50:])]
+    recent = [seconds for _, seconds in clean_step_seconds(folder)[-50:]]
     pace = f", {statistics.median(recent):.2f} s/step" if recent else ""
     values = ", ".join(
-        f"{key} {last.values[key]:.3f}" for key in ("loss", "accuracy")
-        if key in last.values
-    )  # fmt: skip
-    return f"  {name}: step {last.step}/{steps}{pace}, {values}"
+        f"{key} {last[key]:.3f}" for key in ("loss", "accuracy") if key in last
+    )
+    return f"  {name}: step {last['step']}/{steps}{pace}, {values}"
 
 
 def run_with_progress(

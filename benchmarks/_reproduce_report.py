@@ -1,7 +1,7 @@
 """The report of a ``reproduce.py`` study: markdown, CSV files and figures.
 
 :func:`write_report` reads everything back from the study's folder (probe
-results, ``steps.jsonl``, ``reproduce.json``, ``log.txt`` for step times) and
+results, ``steps.jsonl`` for curves and step times, ``reproduce.json``) and
 writes ``report.md``, ``results.csv`` (one row per upstream x task x probe x
 budget x metric x seed), ``summary.csv`` (mean, std, n over seeds) and the
 figures ``curves.png``, ``downstream.png``, ``efficiency.png``. Whatever is
@@ -213,8 +213,9 @@ def write_report(
         pretraining_table(study),
         "![curves](curves.png)",
         "## Cost",
-        "Step: wall time between consecutive step lines of the recipe's `log.txt`"
-        " (median over steps with nothing else in between); all included: the "
+        "Step: wall time per optimizer step from the recipe's `steps.jsonl` "
+        "(median over the clean step records: no validation, monitor reading or "
+        "restart in the interval); all included: the "
         "training time over the steps. Wall and CPU time, peak RSS (`ru_maxrss`)"
         " of the whole pre-training process; above libraries: minus the peak of "
         f"`recipes/pretrain.py --help` ({setup.baseline_mib or 0:.0f} MiB). "

@@ -22,7 +22,11 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 import numpy as np
-from _pretrain_logs import clean_step_seconds, parse_log
+from _pretrain_logs import (
+    clean_step_seconds,
+    parameters_millions,
+    wall_seconds_per_step,
+)
 from _reproduce_study import Study, Upstream
 
 from summarymixing.mp3s.benchmark.tables import format_value
@@ -203,23 +207,19 @@ def pretraining_numbers(folder: Path) -> dict[str, float | None]:
 def cost_numbers(folder: Path) -> dict[str, float | None] | None:
     """Return the cost of one pre-training (None when it did not finish).
 
-    Step times come from ``log.txt`` (:mod:`_pretrain_logs`: the median time
-    between consecutive step lines with nothing else in between), the rest
-    from ``reproduce.json`` (:func:`_pretrain_runs.pretrain`).
+    Step times and the model size come from ``steps.jsonl``
+    (:mod:`_pretrain_logs`: the median of the clean step records, and the
+    mean over the whole run), the rest from ``reproduce.json``
+    (:func:`_pretrain_runs.pretrain`).
     """
     record = read_json(folder / "reproduce.json")
     if record is None:
         return None
-    log = folder / "log.txt"
-    steps, parameters = (
-        parse_log(log.read_text().splitlines()) if log.is_file() else ([], None)
-    )
-    seconds = [value for _, value in clean_step_seconds(steps)]
-    span = steps[-1].step - steps[0].step if len(steps) > 1 else 0
+    seconds = [value for _, value in clean_step_seconds(folder)]
     return {
-        "parameters_m": parameters,
+        "parameters_m": parameters_millions(folder),
         "median_s": statistics.median(seconds) if seconds else None,
-        "mean_all_s": (steps[-1].time - steps[0].time) / span if span else None,
+        "mean_all_s": wall_seconds_per_step(folder),
         "wall_min": record["wall_seconds"] / 60,
         "cpu_min": record["cpu_seconds"] / 60,
         "peak_mib": record["peak_rss_mib"],
@@ -227,11 +227,8 @@ def cost_numbers(folder: Path) -> dict[str, float | None] | None:
 
 
 def step_times(folder: Path) -> list[tuple[int, float]]:
-    """Return (step, seconds) of the clean steps of a pre-training's ``log.txt``."""
-    log = folder / "log.txt"
-    if not log.is_file():
-        return []
-    return clean_step_seconds(parse_log(log.read_text().splitlines())[0])
+    """Return (step, seconds) of the clean steps of a pre-training (``steps.jsonl``)."""
+    return clean_step_seconds(folder)
 
 
 def mean_band(

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -370,12 +369,18 @@ def test_summaries_and_verdicts_on_hand_made_numbers(bench):
 
 
 def _write_pretraining(folder, losses, seconds_per_step=0.5):
+    """What recipes/pretrain.py leaves for the report: steps.jsonl, reproduce.json."""
     folder.mkdir(parents=True, exist_ok=True)
     records = [
-        {"kind": "monitor", "step": 0, "monitor_cer": 60.0, "monitor_speaker_eer": 9.0}
+        {"kind": "model", "step": 0, "parameters": 2_200_000},
+        {"kind": "monitor", "step": 0, "monitor_cer": 60.0, "monitor_speaker_eer": 9.0},
     ]
-    records += [{"kind": "step", "step": s, "loss": v, "accuracy": 0.1 * s}
-                for s, v in enumerate(losses, start=1)]  # fmt: skip
+    records += [
+        {"kind": "step", "step": s, "loss": v, "accuracy": 0.1 * s,
+         "time": 1e9 + s * seconds_per_step, "seconds_per_step": seconds_per_step,
+         "clean": s > 1}
+        for s, v in enumerate(losses, start=1)
+    ]  # fmt: skip
     last = len(losses)
     records += [
         {"kind": "valid", "step": last, "loss": losses[-1] + 0.1},
@@ -387,15 +392,6 @@ def _write_pretraining(folder, losses, seconds_per_step=0.5):
         },
     ]
     (folder / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    stamp = time.mktime(time.strptime("2026-01-31 12:00:00", "%Y-%m-%d %H:%M:%S"))
-    lines = ["2026-01-31 12:00:00,000 - b - INFO - * Total Number of Parameters: 2.2M"]
-    for step, loss in enumerate(losses, start=1):
-        clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp + step))
-        milliseconds = int(1000 * ((step * seconds_per_step) % 1))
-        lines.append(
-            f"{clock},{milliseconds:03d} - s - INFO - step {step} | loss {loss}"
-        )
-    (folder / "log.txt").write_text("\n".join(lines) + "\n")
     record = {"command": [], "wall_seconds": 60.0, "cpu_seconds": 55.0,
               "peak_rss_mib": 1500.0}  # fmt: skip
     (folder / "reproduce.json").write_text(json.dumps(record))
@@ -493,6 +489,8 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
     assert "- MHSA librispeech/bilstm, 1 min, seed 1987: missing" in text
     assert "the budget exceeds the corpus: all of it is used" in text
     assert "| SummaryMixing | 2.20 ± 0.00 (2) | 10 ± 0 (2) |" in text
+    # step times from steps.jsonl: median of the clean records, mean of all
+    assert "| SummaryMixing | 0.250 ± 0.000 (2) | 0.50 | 0.250 ± 0.000 (2) |" in text
     assert "- pre-training X seed 1: boom" in text
 
 

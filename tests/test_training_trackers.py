@@ -9,7 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from test_mp3s_tasks import corpus, probe
 from test_pretrain_recipe import recipe_command, write_voiced_audio
 
-from summarymixing.training.step_log import StepLog
+from summarymixing.training.step_log import NOT_TRACKED, StepLog
 from summarymixing.training.trackers import (
     WandBTracker,
     check_tracker_name,
@@ -48,12 +48,15 @@ def test_pretraining_sends_every_step_log_number_to_tensorboard(tmp_path):
         assert name in records[0], name
     for name in ("lr", "grad_norm", "audio_per_second", "contrastive", "diversity"):
         assert name in records[0], name
+    for name in ("time", "seconds_per_step", "clean"):  # the clock, in the file
+        assert name in records[0], name
     expected = {
         f"{name}/train": [(r["step"], r[name]) for r in records]
         for name in scalars(records[0])
-        if name != "step"
+        if name not in ("step", *NOT_TRACKED)
     }
     assert set(expected) <= set(logged)
+    assert not {f"{name}/train" for name in NOT_TRACKED} & set(logged)
     for tag, points in expected.items():
         steps = [step for step, _ in logged[tag]]
         values = [value for _, value in logged[tag]]

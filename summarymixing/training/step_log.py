@@ -1,9 +1,19 @@
 """Periodic training log: loss terms, SSL statistics, lr, grad norm, throughput.
 
 Every line also goes, as one JSON object, to an optional ``steps.jsonl`` file
-(``kind`` ``step``; the Brain adds ``valid`` and ``monitor`` records), so
-that tools read numbers, not log text, and to an optional experiment tracker
-(:mod:`.trackers`: TensorBoard or W&B), ``step`` records as split ``train``.
+(``kind`` ``step``; the Brain adds ``valid``, ``monitor`` and ``model``
+records), so that tools read numbers, not log text, and to an optional
+experiment tracker (:mod:`.trackers`: TensorBoard or W&B), ``step`` records as
+split ``train``.
+
+Each ``step`` record also carries its clock: ``time`` (seconds since the
+epoch, when it was written), ``seconds_per_step`` (the wall time since the
+previous step record, per optimizer step) and ``clean``: False when that
+interval also held something else this log knows of (another record: a
+validation, a monitor reading; or the start of this process, whose first
+interval holds the set-up). Checkpoint saves between two step records are not
+known here; they are rare (every ``ckpt_interval_minutes``), so the median
+step time the benchmarks take from clean records does not feel them.
 """
 
 from __future__ import annotations
@@ -21,6 +31,9 @@ from summarymixing.atomic_files import write_text_atomically
 from summarymixing.training.trackers import Tracker
 
 logger = logging.getLogger(__name__)
+
+NOT_TRACKED = ("time", "clean")
+"""Keys of the step records the tracker does not plot (the clock, a flag)."""
 
 LOGGED_TERMS = (
     "loss",
@@ -71,6 +84,8 @@ class StepLog:
         self.tracker = tracker
         self.origin: tuple[float, int] | None = None  # (time, step), first line
         self.history: list[tuple[int, dict[str, float]]] = []
+        self.last_step: int | None = None  # of the last step record
+        self.clean = False  # the first interval of a process holds its set-up
         self._reset()
 
     def _reset(self) -> None:
@@ -126,8 +141,21 @@ class StepLog:
         logger.info(line)
         averages = {name: value / self.batches for name, value in self.sums.items()}
         self.history.append((optimizer_step, averages))
-        extra = {"lr": lr, "grad_norm": grad_norm, "audio_per_second": speed}
+        steps = (
+            self.interval
+            if self.last_step is None or optimizer_step <= self.last_step
+            else optimizer_step - self.last_step
+        )
+        extra = {
+            "lr": lr,
+            "grad_norm": grad_norm,
+            "audio_per_second": speed,
+            "time": time.time(),
+            "seconds_per_step": elapsed / steps,
+            "clean": self.clean,
+        }
         self.record("step", optimizer_step, **averages, **extra)
+        self.last_step, self.clean = optimizer_step, True
         self._reset()
         return line
 
@@ -145,9 +173,12 @@ class StepLog:
         >>> path.read_text().splitlines()
         ['{"kind": "monitor", "step": 100, "monitor_cer": 55.0}']
         """
+        if kind != "step":
+            self.clean = False  # the interval to the next step record holds it
         if self.tracker is not None:
             split = "train" if kind == "step" else kind
-            self.tracker.log(split, optimizer_step, values)
+            shown = {k: v for k, v in values.items() if k not in NOT_TRACKED}
+            self.tracker.log(split, optimizer_step, shown)
         if self.jsonl_path is None:
             return
         with self.jsonl_path.open("a", encoding="utf-8") as stream:
