@@ -130,10 +130,26 @@ class ProbeBrain(RobustBrain, abc.ABC):
             weights_annealing_factor=hparams.weights_annealing_factor,
             improvement_threshold=hparams.improvement_threshold,
         )
-        self.optimizers_dict = self.optimisers.as_dict()
         self.optimizer = self.optimisers.probe
         if self.checkpointer is not None:
             self.checkpointer.add_recoverables(self.optimisers.recoverables())
+
+    @property
+    def optimizers_dict(self) -> dict[str, torch.optim.Optimizer] | None:
+        """SpeechBrain's view of the optimisers: :attr:`optimisers`, by name.
+
+        The probe and layer-weight optimisers (with their annealers) have one
+        owner, ``self.optimisers``; SpeechBrain reads them through this view.
+        """
+        optimisers = getattr(self, "optimisers", None)
+        return None if optimisers is None else optimisers.as_dict()
+
+    @optimizers_dict.setter
+    def optimizers_dict(self, value) -> None:
+        if value is not None:  # SpeechBrain's __init__ sets None; nothing else
+            raise AttributeError(
+                "ProbeBrain's optimisers are set by init_optimizers (self.optimisers)"
+            )
 
     def run_probe(
         self, features: torch.Tensor, padding_mask: torch.Tensor, stage: sb.Stage
