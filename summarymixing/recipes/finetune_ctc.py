@@ -37,7 +37,6 @@ import sys
 from pathlib import Path
 
 import speechbrain as sb
-import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
@@ -74,6 +73,7 @@ from summarymixing.training.distributed import (
     init_process_group,
     replica_divergence,
     unwrap,
+    world_size,
 )
 from summarymixing.training.run_options import parse_arguments
 from summarymixing.training.trackers import check_tracker_name
@@ -164,10 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     divergence = replica_divergence(run[0].modules.model)
-    if torch.distributed.is_initialized():
-        world = torch.distributed.get_world_size()
+    if world_size() > 1:
         logger.info("Replica check: max parameter difference across %d ranks = %g",
-                    world, divergence)  # fmt: skip
+                    world_size(), divergence)  # fmt: skip
     if if_main_process():
         write_results(hparams, run[0], run[3], results)
 

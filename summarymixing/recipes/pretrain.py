@@ -50,7 +50,6 @@ import sys
 from pathlib import Path
 
 import speechbrain as sb
-import torch
 from hyperpyyaml import load_hyperpyyaml, resolve_references
 from speechbrain.utils.distributed import get_rank, if_main_process, run_on_main
 
@@ -78,6 +77,7 @@ from summarymixing.training.distributed import (
     init_process_group,
     replica_divergence,
     unwrap,
+    world_size,
 )
 from summarymixing.training.pretrain_brain import PretrainBrain
 from summarymixing.training.quality_monitor import make_quality_monitor
@@ -288,9 +288,7 @@ def pretrain(
             (describe(indices, sampler), collate([train_set[i] for i in indices]))
             for indices in heaviest_batches(sampler)
         ]
-    world = (
-        torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-    )
+    world = world_size()
     if world > 1 and len(sampler) < 2 * world:
         raise ValueError(
             f"{len(sampler)} batches for {world} processes: SpeechBrain's "

@@ -233,3 +233,16 @@ def unwrap(module: torch.nn.Module) -> torch.nn.Module:
     True
     """
     return getattr(module, "module", module)
+
+
+def world_size() -> int:
+    """Return the number of processes of the run (1 without a process group).
+
+    Example
+    -------
+    >>> world_size()
+    1
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
+    return 1

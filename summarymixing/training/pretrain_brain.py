@@ -20,7 +20,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process
 
-from summarymixing.training.distributed import unwrap
+from summarymixing.training.distributed import unwrap, world_size
 from summarymixing.training.quality_monitor import QualityMonitor
 from summarymixing.training.robust_brain import RobustBrain
 from summarymixing.training.step_log import StepLog
@@ -62,16 +62,11 @@ class PretrainBrain(RobustBrain):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        world_size = (
-            torch.distributed.get_world_size()
-            if torch.distributed.is_initialized()
-            else 1
-        )
         jsonl = getattr(self.hparams, "step_jsonl", None)
         main = if_main_process()
         self.step_log = StepLog(
             self.hparams.log_interval,
-            world_size,
+            world_size(),
             jsonl if jsonl and main else None,
             make_tracker(vars(self.hparams)) if main else None,
         )
