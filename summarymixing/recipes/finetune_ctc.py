@@ -70,6 +70,7 @@ from summarymixing.training.config import (
 )
 from summarymixing.training.distributed import (
     ProcessGroupError,
+    close_process_group,
     init_process_group,
     replica_divergence,
     unwrap,
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
                     world_size(), divergence)  # fmt: skip
     if if_main_process():
         write_results(hparams, run[0], run[3], results)
+    close_process_group()
 
 
 def build_tokenizer(hparams: dict, transcripts: list[str]):

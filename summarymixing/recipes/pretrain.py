@@ -73,6 +73,7 @@ from summarymixing.training.config import (
 )
 from summarymixing.training.distributed import (
     ProcessGroupError,
+    close_process_group,
     exit_on_lost_peer,
     init_process_group,
     replica_divergence,
@@ -371,6 +372,7 @@ def pretrain(
                 "--data_folder /path/to/librilight/medium "
                 "--valid_folder /path/to/LibriSpeech"
             )
+    close_process_group()
 
 
 if __name__ == "__main__":

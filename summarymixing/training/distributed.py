@@ -246,3 +246,22 @@ def world_size() -> int:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_world_size()
     return 1
+
+
+def close_process_group() -> None:
+    """Leave the process group together at the end of a run, then destroy it.
+
+    Without this, a rank that finishes first exits with the group's
+    communication threads still running, and the C++ runtime may abort it
+    (``terminate called without an active exception``, exit code -6) after
+    all its work is done, failing the whole ``torchrun`` job. The barrier
+    also keeps every rank alive until the main process has written its
+    results. Nothing happens without a process group.
+
+    Example
+    -------
+    >>> close_process_group()  # no process group: nothing to do
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()

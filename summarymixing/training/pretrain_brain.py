@@ -79,7 +79,8 @@ class PretrainBrain(RobustBrain):
     def on_fit_start(self) -> None:
         """SpeechBrain's start (DDP, optimizer, recovery), then the heaviest batches.
 
-        The step log gets a ``model`` record with the number of parameters.
+        A fresh run's step log gets a ``model`` record with the number of
+        parameters (a resumed run keeps the one of its start).
 
         ``heaviest_batches`` (description, batch) pairs, set by the recipe, run
         forward and backward once under the training autocast, with memory for
@@ -96,8 +97,9 @@ class PretrainBrain(RobustBrain):
                 self.step_log.jsonl_path,
                 self.optimizer_step,
             )
-        parameters = sum(p.numel() for p in self.modules.parameters())
-        self.step_log.record("model", self.optimizer_step, parameters=parameters)
+        if self.optimizer_step == 0:  # a resumed run keeps its first record
+            parameters = sum(p.numel() for p in self.modules.parameters())
+            self.step_log.record("model", 0, parameters=parameters)
         if self.quality_monitor is not None and not self.quality_monitor.history:
             self.monitor_features()
         if not self.heaviest_batches:
