@@ -14,7 +14,7 @@
 * :mod:`.s3prl_upstream`: ``UpstreamExpert``, any encoder folder as an s3prl
   (SUPERB) upstream;
 * :mod:`.baselines`: the FBANK and untrained-encoder baselines of every SSL
-  table (design notes, section 8) written as encoder folders, so that whatever
+  table, written as encoder folders, so that whatever
   takes an encoder folder takes a baseline unchanged.
 """
 

@@ -2,8 +2,8 @@
 
 SUPERB-style tables report, beside each pre-trained encoder, the same probe on
 FBANK features (no encoder) and on an untrained encoder of the same
-architecture: a pre-trained model is only interesting where it beats both
-(design notes, section 8). Each baseline is an encoder folder
+architecture: a pre-trained model is only interesting where it beats both.
+Each baseline is an encoder folder
 (:mod:`.encoder_folder`), so that ``load_encoder``, ``run_probe`` and the MP3S
 benchmark take it like any encoder:
 

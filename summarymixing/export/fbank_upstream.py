@@ -1,7 +1,7 @@
 """The FBANK baseline of MP3S: log-mel features as the only hidden state.
 
 SUPERB-style tables report, beside each pre-trained encoder, the same probe on
-the features the encoder starts from (design notes, section 8).
+the features the encoder starts from.
 :class:`FbankUpstream` gives exactly what our Fbank front-end receives
 (:class:`summarymixing.wav2vec2.LogMelFilterbank`: 80 log-mel filterbanks, 25
 ms / 10 ms, dB floored over real frames, per-utterance mean/variance

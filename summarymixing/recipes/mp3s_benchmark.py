@@ -26,7 +26,7 @@ Some tasks, their first probe only, shorter training::
         --probes first --data librispeech=/data/LibriSpeech --data slurp=/data/SLURP \
         --override number_of_epochs=2
 
-With the SUPERB-style baselines beside the encoder (design notes, section 8):
+With the SUPERB-style baselines beside the encoder:
 ``fbank``, the same probes on the 80 log-mel features the encoder receives (no
 encoder), and ``untrained``, the first encoder's architecture freshly
 initialised with ``--baseline-seed`` (default 1986, the pre-training's default

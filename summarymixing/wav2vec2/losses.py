@@ -1,6 +1,7 @@
 """wav2vec 2.0 losses: contrastive task and codebook diversity.
 
-With ``M`` masked frames, the pre-training objective (design notes, §1) is
+With ``M`` masked frames, the pre-training objective (wav2vec 2.0, Baevski et
+al., 2020) is
 
     loss = sum_t CE(sim(c_t, [q_t, d_1..d_K]) / 0.1, 0)
            + 0.1 * M * (G*V - perplexity) / (G*V)

@@ -1,7 +1,7 @@
 """The baselines of an MP3S benchmark: FBANK features and an untrained encoder.
 
-A pre-trained encoder is only interesting where it beats both (design notes,
-section 8), so the benchmark can put them beside the encoders as columns of
+A pre-trained encoder is only interesting where it beats both (SUPERB's
+tables carry both rows), so the benchmark can put them beside the encoders as columns of
 their own, named after the baseline:
 
 * ``fbank``: the 80 normalised log-mel features the Fbank front-end receives,
