@@ -9,53 +9,47 @@ validation, a monitor reading or the start of the process), and a ``model``
 record holds the number of parameters. With ``log_interval`` 1 a clean
 record's ``seconds_per_step`` is the wall time of one optimizer step (data
 loading, forward, backward, optimizer). A resumed run logs some steps twice;
-``read_steps`` keeps the later records.
+``read_steps`` keeps the later records. The functions here take what it
+returns, so that a report reads each ``steps.jsonl`` once.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
-from summarymixing.training.step_log import read_steps
+Records = Mapping[str, list[dict]]
+"""What ``read_steps(folder)`` returns: kind -> records; read once per run."""
 
 
-def clean_step_seconds(folder: Path) -> list[tuple[int, float]]:
-    """Return (step, seconds) of every clean step record in ``folder``.
+def clean_step_seconds(records: Records) -> list[tuple[int, float]]:
+    """Return (step, seconds) of every clean step record.
 
     Example
     -------
-    >>> import json, tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> records = [{"kind": "step", "step": s, "seconds_per_step": t, "clean": c}
-    ...            for s, t, c in ((1, 9.0, False), (2, 1.5, True), (3, 1.0, True))]
-    >>> _ = (folder / "steps.jsonl").write_text(
-    ...     "".join(json.dumps(r) + chr(10) for r in records))
-    >>> clean_step_seconds(folder)
+    >>> steps = [{"kind": "step", "step": s, "seconds_per_step": t, "clean": c}
+    ...          for s, t, c in ((1, 9.0, False), (2, 1.5, True), (3, 1.0, True))]
+    >>> clean_step_seconds({"step": steps})
     [(2, 1.5), (3, 1.0)]
     """
     return [
         (record["step"], record["seconds_per_step"])
-        for record in read_steps(folder)["step"]
+        for record in records.get("step", [])
         if record.get("clean") and "seconds_per_step" in record
     ]
 
 
-def wall_seconds_per_step(folder: Path) -> float | None:
+def wall_seconds_per_step(records: Records) -> float | None:
     """Mean wall time per step between the first and the last step record.
 
     Everything counts (validation, checkpoints, a restart's downtime).
 
     Example
     -------
-    >>> import json, tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> records = [{"kind": "step", "step": s, "time": 100.0 + 2 * s} for s in (1, 5)]
-    >>> _ = (folder / "steps.jsonl").write_text(
-    ...     "".join(json.dumps(r) + chr(10) for r in records))
-    >>> wall_seconds_per_step(folder)
+    >>> steps = [{"kind": "step", "step": s, "time": 100.0 + 2 * s} for s in (1, 5)]
+    >>> wall_seconds_per_step({"step": steps})
     2.0
     """
-    steps = [r for r in read_steps(folder)["step"] if "time" in r]
+    steps = [r for r in records.get("step", []) if "time" in r]
     if len(steps) < 2 or steps[-1]["step"] <= steps[0]["step"]:
         return None
     return (steps[-1]["time"] - steps[0]["time"]) / (
@@ -63,19 +57,15 @@ def wall_seconds_per_step(folder: Path) -> float | None:
     )
 
 
-def parameters_millions(folder: Path) -> float | None:
+def parameters_millions(records: Records) -> float | None:
     """Return the model's number of parameters (millions) from its ``model`` record.
 
     Example
     -------
-    >>> import json, tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> record = {"kind": "model", "step": 0, "parameters": 2_200_000}
-    >>> _ = (folder / "steps.jsonl").write_text(json.dumps(record) + chr(10))
-    >>> parameters_millions(folder)
+    >>> parameters_millions({"model": [{"step": 0, "parameters": 2_200_000}]})
     2.2
     """
-    models = read_steps(folder)["model"]
+    models = records.get("model", [])
     return models[-1]["parameters"] / 1e6 if models else None
 
 

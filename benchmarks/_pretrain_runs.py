@@ -99,11 +99,12 @@ def run_measured(
 
 def progress_line(name: str, folder: Path, steps: int) -> str | None:
     """Describe the last logged step of a running pre-training and its pace."""
-    records = read_steps(folder)["step"]
+    kinds = read_steps(folder)
+    records = kinds["step"]
     if not records:
         return None
     last = records[-1]
-    recent = [seconds for _, seconds in clean_step_seconds(folder)[-50:]]
+    recent = [seconds for _, seconds in clean_step_seconds(kinds)[-50:]]
     pace = f", {statistics.median(recent):.2f} s/step" if recent else ""
     values = ", ".join(
         f"{key} {last[key]:.3f}" for key in ("loss", "accuracy") if key in last

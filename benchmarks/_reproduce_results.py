@@ -215,11 +215,12 @@ def cost_numbers(folder: Path) -> dict[str, float | None] | None:
     record = read_json(folder / "reproduce.json")
     if record is None:
         return None
-    seconds = [value for _, value in clean_step_seconds(folder)]
+    kinds = read_steps(folder)
+    seconds = [value for _, value in clean_step_seconds(kinds)]
     return {
-        "parameters_m": parameters_millions(folder),
+        "parameters_m": parameters_millions(kinds),
         "median_s": statistics.median(seconds) if seconds else None,
-        "mean_all_s": wall_seconds_per_step(folder),
+        "mean_all_s": wall_seconds_per_step(kinds),
         "wall_min": record["wall_seconds"] / 60,
         "cpu_min": record["cpu_seconds"] / 60,
         "peak_mib": record["peak_rss_mib"],
@@ -228,7 +229,7 @@ def cost_numbers(folder: Path) -> dict[str, float | None] | None:
 
 def step_times(folder: Path) -> list[tuple[int, float]]:
     """Return (step, seconds) of the clean steps of a pre-training (``steps.jsonl``)."""
-    return clean_step_seconds(folder)
+    return clean_step_seconds(read_steps(folder))
 
 
 def mean_band(
