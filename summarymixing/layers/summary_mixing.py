@@ -30,11 +30,7 @@ import torch
 from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
 from torch import nn
 
-from summarymixing.layers.grouped_linear import (
-    GroupedLinear,
-    check_divisible,
-    grouped_mlp,
-)
+from summarymixing.layers.grouped_linear import check_divisible, grouped_mlp
 from summarymixing.layers.summaries import (
     SummaryMixingStreamingState,
     chunked_mean,
@@ -145,9 +141,7 @@ class SummaryMixing(nn.Module):
         else:
             # One linear per head producing both halves: head k's outputs are
             # [local_k ; summary_k], so each half still sees every input chunk.
-            self.fast_proj = nn.Sequential(
-                GroupedLinear(enc_dim, 2 * local_out, nhead), activation()
-            )
+            self.fast_proj = grouped_mlp(enc_dim, [2 * local_out], nhead, activation)
             self.fast_heads = nhead
 
         if mode != "SummaryMixing-lite":
