@@ -24,6 +24,12 @@ step is not matrix products. A fused SDPA kernel is one opaque op, so its
 products are not in SDPA's (and RoPEMHA's) floor; compiled encoders share the
 products, hence the floor, of their eager twin.
 
+``--layer-by-layer-mlp`` adds ``SummaryMixing, MLP layer by layer``: the same
+encoder with each of SummaryMixing's block-diagonal MLPs run one
+``GroupedLinear`` after the other (each laying its input out heads first and
+back), instead of ``GroupedMLP``'s single heads-first pass, so that the gain
+of that layout is measured side by side.
+
 Configurations are timed alternately (round-robin inside every repeat, the
 starting configuration rotating) so that machine noise hits all of them alike;
 the median over repeats is reported. Peak memory is CUDA's
@@ -65,11 +71,13 @@ from speechbrain.nnet.attention import RelPosEncXL
 from torch import nn
 
 from summarymixing.encoders import ConformerEncoder
+from summarymixing.layers.grouped_linear import GroupedMLP
 from summarymixing.layers.summary_mixing import SummaryMixing
 
 FRAMES_PER_SECOND = 50
 ENCODER_MIXERS = ("SummaryMixing", "regularMHA", "RelPosMHAXL", "RoPEMHA", "SDPA")
 NO_MIXER = "no mixer (floor)"
+LAYER_BY_LAYER = "SummaryMixing, MLP layer by layer"
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -100,6 +108,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compiled", nargs="*", default=[], choices=ENCODER_MIXERS, metavar="MIXER",
         help="also time these encoders under torch.compile (compiled in the "
         "warm-up repeats, which --warmup must allow: at least 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--layer-by-layer-mlp", action="store_true",
+        help="also time the SM encoder with its MLPs run one layer at a time",
     )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/out/encoder_speed")
@@ -160,6 +172,14 @@ def conformer_without_mixer(args: argparse.Namespace) -> ConformerEncoder:
     return model
 
 
+def with_layer_by_layer_mlps(model: nn.Module) -> nn.Module:
+    """Make every ``GroupedMLP`` of ``model`` run its layers one at a time."""
+    for module in model.modules():
+        if isinstance(module, GroupedMLP):
+            module.forward = functools.partial(nn.Sequential.forward, module)
+    return model
+
+
 def run_encoder(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     pos_embs = None
     if model.attention_type == "RelPosMHAXL":
@@ -191,6 +211,15 @@ def make_cases(args: argparse.Namespace) -> list[Case]:
             "encoder", NO_MIXER, lambda: conformer_without_mixer(args), run_encoder
         )
         cases.append(floor)
+        if args.layer_by_layer_mlp:
+            cases.append(
+                Case(
+                    "encoder",
+                    LAYER_BY_LAYER,
+                    lambda: with_layer_by_layer_mlps(conformer(args, "SummaryMixing")),
+                    run_encoder,
+                )
+            )
         for mixer in args.compiled:
             cases.append(
                 Case(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from summarymixing.data.manifest import read_manifest
 from summarymixing.data.synthetic import CORPORA
@@ -64,6 +65,34 @@ def test_encoder_speed_writes_every_configuration(encoder_speed, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "| vs SDPA |" in printed and "x SDPA's time" in printed
     assert "| matmul floor (s) | vs floor |" in printed
+
+
+def test_encoder_speed_times_the_layer_by_layer_mlp_beside_the_heads_first_one(
+    encoder_speed, tmp_path
+):
+    out = tmp_path / "speed"
+    encoder_speed.main([
+        "--layers", "1", "--d-model", "16", "--d-ffn", "32", "--nhead", "2",
+        "--kernel-size", "3", "--lengths-s", "0.2", "--repeats", "1",
+        "--warmup", "0", "--no-memory", "--parts", "encoder",
+        "--layer-by-layer-mlp", "--out", str(out),
+    ])  # fmt: skip
+    with out.with_suffix(".csv").open() as handle:
+        rows = {row["config"]: row for row in csv.DictReader(handle)}
+    row = rows[encoder_speed.LAYER_BY_LAYER]
+    assert float(row["median_s"]) > 0 and float(row["vs_floor"]) > 0
+    # Same model, same output: only the layout of the MLPs' work differs.
+    args = encoder_speed.parse_args(["--d-model", "16", "--nhead", "4"])
+    heads_first = encoder_speed.conformer(args, "SummaryMixing").eval()
+    layer_by_layer = encoder_speed.conformer(args, "SummaryMixing").eval()
+    layer_by_layer.load_state_dict(heads_first.state_dict())
+    encoder_speed.with_layer_by_layer_mlps(layer_by_layer)
+    x = torch.randn(2, 9, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            encoder_speed.run_encoder(layer_by_layer, x),
+            encoder_speed.run_encoder(heads_first, x),
+        )
 
 
 @pytest.mark.slow
