@@ -202,7 +202,9 @@ def write_report(
         "probe was given (see the label subsets below). *finetune_ctc*: the "
         "encoder itself fine-tuned with a CTC head on the same labels (front-end "
         "frozen, `hparams/finetune_demo.yaml`'s schedule, test-clean; FBANK has "
-        "no encoder: n/a).",
+        "no encoder: n/a). *finetune_ctc_scaled*: the same with its updates in "
+        "proportion to the labelled minutes (the smallest budget's run is the "
+        "fixed one).",
         downstream_table(study, probes, table),
         "![downstream metrics](downstream.png)",
         "## Pre-training",

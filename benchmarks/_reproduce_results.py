@@ -36,7 +36,7 @@ from summarymixing.training.step_log import curve, read_steps
 METRICS = {"librispeech": ("CER", "WER"), "voxceleb1": ("EER", "minDCF")}
 """The metrics reported per task, the primary one (of the verdicts) first."""
 TAIL_FRACTION = 0.1
-NEEDS_ENCODER = frozenset({"finetune_ctc"})
+NEEDS_ENCODER = frozenset({"finetune_ctc", "finetune_ctc_scaled"})
 """Probes that train the encoder itself: FBANK has no row there."""
 
 

@@ -43,8 +43,11 @@ def probe_label(task: str, metric: str, budget: float, probe: str = "") -> str:
     'librispeech CER, 10 min labels'
     >>> probe_label("librispeech", "CER", 10.0, "finetune_ctc")
     'librispeech CER after CTC fine-tuning, 10 min labels'
+    >>> probe_label("librispeech", "CER", 30.0, "finetune_ctc_scaled")
+    'librispeech CER after CTC fine-tuning (updates scaled), 30 min labels'
     """
     how = " after CTC fine-tuning" if probe in NEEDS_ENCODER else ""
+    how += " (updates scaled)" if probe.endswith("_scaled") else ""
     return f"{task} {metric}{how}, {budget:g} min labels"
 
 

@@ -25,7 +25,9 @@ finished is reused when the command is run again; a failed run is recorded
 and the others go on (exit status 1). Every upstream with an encoder is also
 fine-tuned with CTC on the same labelled subset, with the same short schedule
 (``_reproduce_finetune``; ``--skip-finetune`` leaves it out), and shown as the
-probe ``finetune_ctc``. ``<out>/report.md`` (with
+probe ``finetune_ctc``; ``--finetune-scaled`` adds the probe
+``finetune_ctc_scaled``, whose updates grow with the labelled minutes (the
+same number of epochs at every budget). ``<out>/report.md`` (with
 ``results.csv``, ``summary.csv``, ``curves.png``, ``downstream.png``,
 ``efficiency.png``) holds mean ± std over seeds and one verdict per claim.
 
@@ -57,7 +59,7 @@ from typing import Any
 
 import torch
 from _pretrain_runs import baseline_rss_mib
-from _reproduce_finetune import FINETUNE, run_finetunings
+from _reproduce_finetune import FINETUNE, FINETUNE_SCALED, run_finetunings
 from _reproduce_inputs import (
     StageClock,
     check_before_work,
@@ -157,6 +159,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--skip-probes", action="store_true")
     add("--skip-finetune", action="store_true",
         help="no CTC fine-tuning of the encoders (the frozen probes only)")  # fmt: skip
+    add("--finetune-scaled", action="store_true",
+        help="also fine-tune with updates in proportion to the labelled "
+        "minutes (probe finetune_ctc_scaled; the smallest budget keeps the "
+        "YAML's)")  # fmt: skip
     add("--ablation", metavar="NAME", help=f"one of {', '.join(ABLATIONS)}")
     args = parser.parse_args(argv)
     for option in ("seeds", "steps", "threads", "jobs"):
@@ -286,13 +292,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         clock.done("probes", bool(probed))
     finetuned, finetune_failures = 0, {}
-    if not (args.skip_probes or args.skip_finetune):
+    schedules = {"fine-tuning": False, "fine-tuning (scaled)": True}
+    for stage, scaled in schedules.items():
+        if args.skip_probes or args.skip_finetune or scaled > args.finetune_scaled:
+            continue
         clock.start()
-        finetuned, finetune_failures = run_finetunings(
-            study, out, args.size, args.device, args.threads, args.jobs
+        count, errors = run_finetunings(
+            study, out, args.size, args.device, args.threads, args.jobs, scaled
         )
-        clock.done("fine-tuning", bool(finetuned))
+        clock.done(stage, bool(count))
+        finetuned += count
+        finetune_failures.update(errors)
     probes = [*PROBES] if args.skip_finetune else [*PROBES, FINETUNE]
+    probes += (
+        [FINETUNE_SCALED] if args.finetune_scaled and not args.skip_finetune else []
+    )
     machine["load_end"] = os.getloadavg()[0]
     setup = Setup(
         command=shlex.join([sys.executable, *sys.argv]),

@@ -573,6 +573,47 @@ def test_fine_tuning_rows_skip_fbank_and_say_so_in_the_verdicts(bench, tmp_path)
     assert text.splitlines()[2].endswith("| n/a |")
 
 
+def test_scaled_fine_tuning_grows_with_the_labels_and_reuses_the_smallest(
+    bench, tmp_path
+):
+    study_module = bench("_reproduce_study")
+    finetune = bench("_reproduce_finetune")
+    Upstream = study_module.Upstream
+    upstreams = (
+        Upstream("SummaryMixing", "pretrained", Path("w2v2_summarymixing.yaml")),
+        Upstream("fbank", "fbank"),
+    )
+    study = study_module.Study(tmp_path, (1986,), (1.0, 3.0), upstreams, "x")
+    for upstream in upstreams:
+        study.encoder_folder(upstream, 1986).mkdir(parents=True, exist_ok=True)
+        (study.encoder_folder(upstream, 1986) / "encoder.json").write_text("{}")
+    assert (
+        finetune.finetune_command(study, 1986, 1.0, tmp_path, "tiny", "cpu", True) == []
+    )
+    [(folder, command)] = finetune.finetune_command(
+        study, 1986, 3.0, tmp_path, "tiny", "cpu", scaled=True
+    )
+    assert folder.name == "finetune_ctc_scaled" and folder.parts[-3] == "SummaryMixing"
+    assert "--optimizer_step_limit=12" in command
+    assert "--freeze_encoder_steps=6" in command
+    assert command[command.index("--data_folder") + 1].endswith("librispeech-3min")
+    [(_, fixed)] = finetune.finetune_command(study, 1986, 3.0, tmp_path, "tiny", "cpu")
+    assert "--optimizer_step_limit=4" in fixed
+    fixed_run = study.run_folder(upstreams[0], 1986, 1.0, *finetune.FINETUNE)
+    fixed_run.mkdir(parents=True)
+    (fixed_run / "result.json").write_text(json.dumps({
+        "task": "asr", "probe": "finetune_ctc", "primary_metric": "WER",
+        "metrics": {"CER": 40.0, "WER": 90.0}, "layer_weights": [],
+    }))  # fmt: skip
+    finetune.link_smallest_scaled_runs(study)
+    finetune.link_smallest_scaled_runs(study)  # a second call keeps the link
+    rows = bench("_reproduce_results").collect_rows(study, [finetune.FINETUNE_SCALED])
+    values = {(r.budget_minutes, r.metric): (r.value, r.status) for r in rows}
+    assert values[(1.0, "CER")] == (40.0, "done")
+    assert values[(3.0, "CER")] == (None, "missing")
+    assert {r.upstream for r in rows} == {"SummaryMixing"}
+
+
 @pytest.mark.slow
 def test_reproduce_smoke_run_and_rerun_trains_nothing(tmp_path):
     out = tmp_path / "repro"
