@@ -20,6 +20,7 @@ from _reproduce_results import (
     ResultRow,
     Summary,
     SummaryKey,
+    collect_layer_weights,
     collect_rows,
     cost_numbers,
     pretraining_numbers,
@@ -94,6 +95,37 @@ def pretraining_table(study: Study) -> str:
                            ("monitor_eer_last", ".1f")):  # fmt: skip
             cells.append(stat_text([n[name] for n in numbers], spec))
         lines.append(f"| {upstream.name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def layer_weight_table(
+    weights: dict[tuple[str, str, str, float], list[list[float]]],
+) -> str:
+    """Markdown: the learned layer weights of each frozen probe, mean ± std.
+
+    Example
+    -------
+    >>> print(layer_weight_table({("sm", "voxceleb1", "xvector", 10.0): [
+    ...     [0.5, 0.3, 0.2], [0.3, 0.3, 0.4]]}))
+    | upstream | probe | labels | h0 | h1 | h2 |
+    |---|---|---:|---:|---:|---:|
+    | sm | voxceleb1 (xvector) | 10 min | 0.40 ± 0.14 (2) | 0.30 ± 0.00 (2) | 0.30 ± 0.14 (2) |
+    """  # noqa: E501
+    width = max((len(seeds[0]) for seeds in weights.values()), default=0)
+    lines = [
+        "| upstream | probe | labels | "
+        + " | ".join(f"h{k}" for k in range(width))
+        + " |",
+        "|---|---|---:|" + "---:|" * width,
+    ]
+    for (upstream, task, probe, budget), seeds in weights.items():
+        cells = [stat_text(list(layer), ".2f") for layer in zip(*seeds, strict=True)]
+        cells += [""] * (width - len(cells))
+        lines.append(
+            f"| {upstream} | {task} ({probe}) | {budget:g} min | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -207,6 +239,12 @@ def write_report(
         "fixed one).",
         downstream_table(study, probes, table),
         "![downstream metrics](downstream.png)",
+        "## Where the frozen probes read",
+        "The softmax layer weights each frozen probe learned (mean ± std over "
+        "seeds; h0: the first layer's input, h1 ...: each layer's output; they "
+        "start uniform). A probe that keeps them near uniform mixes every "
+        "layer, whichever carries the information it needs.",
+        layer_weight_table(collect_layer_weights(study, probes)),
         "## Pre-training",
         "Training loss and accuracy: mean over the last 10% of the steps; "
         "dev-clean: the last validation; monitor: the quality monitor's CER of a "

@@ -85,6 +85,41 @@ def collect_rows(study: Study, probes: Sequence[tuple[str, str]]) -> list[Result
     return rows
 
 
+def collect_layer_weights(
+    study: Study, probes: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str, str, float], list[list[float]]]:
+    """Read the layer weights each frozen probe learned, one list per seed.
+
+    Returns
+    -------
+    dict
+        (upstream, task, probe, budget) -> the finished seeds' softmax weights
+        (``h0`` = the first layer's input, then each layer's output); probes
+        that fine-tune the encoder and upstreams with one hidden state (FBANK)
+        have none.
+    """
+    weights: dict[tuple[str, str, str, float], list[list[float]]] = {}
+    for budget in study.budgets:
+        for task, probe in probes:
+            if probe in NEEDS_ENCODER:
+                continue
+            for upstream in study.upstreams:
+                seeds = [
+                    list(result.layer_weights)
+                    for seed in study.seeds
+                    if (
+                        result := read_result(
+                            study.run_folder(upstream, seed, budget, task, probe)
+                        )
+                    )
+                    is not None
+                    and len(result.layer_weights) > 1
+                ]
+                if seeds:
+                    weights[(upstream.name, task, probe, budget)] = seeds
+    return weights
+
+
 def _status(study: Study, upstream: Upstream, seed: int, folder: Path) -> str:
     if (folder / "failure.log").is_file():
         return "failed"

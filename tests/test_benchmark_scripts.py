@@ -461,9 +461,15 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
                     base = 30.0 + 5 * index + seed - 1986 + budget
                     metrics = {"CER": base, "WER": 2 * base, "EER": base / 2,
                                "minDCF": base / 100}  # fmt: skip
+                    shift = 0.2 * (seed - 1986)
+                    weights = (
+                        [1.0]
+                        if upstream.kind == "fbank"
+                        else [0.7 - shift, 0.3 + shift]
+                    )
                     (run / "result.json").write_text(json.dumps({
                         "task": task, "probe": probe, "metrics": metrics,
-                        "primary_metric": "WER", "layer_weights": [1.0],
+                        "primary_metric": "WER", "layer_weights": weights,
                     }))  # fmt: skip
     record = subsets.SubsetRecord("librispeech", "/src", 2.0, 0.78, 16, 4, True, False)
     setup = setup_module.Setup(
@@ -496,6 +502,14 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
     assert (float(cer["mean"]), float(cer["std"]), cer["n"]) == (41.5, 0.5**0.5, "2")
     for name in ("curves.png", "downstream.png", "efficiency.png"):
         assert (tmp_path / name).stat().st_size > 0
+    weights = text.split("## Where the frozen probes read")[1].split("## ")[0]
+    assert "| upstream | probe | labels | h0 | h1 |" in weights
+    assert (
+        "| SummaryMixing | voxceleb1 (xvector) | 1 min | 0.60 ± 0.14 (2) | "
+        "0.40 ± 0.14 (2) |" in weights
+    )
+    assert "| MHSA | librispeech (bilstm) | 1 min | 0.70 (1) | 0.30 (1) |" in weights
+    assert "fbank" not in weights
     assert (
         "| librispeech (bilstm) | CER | 1 min | 31.50 ± 0.71 (2) | 36.00 (1) |" in text
     )
