@@ -51,6 +51,11 @@ class Setup:
 def machine_description() -> dict[str, Any]:
     """Describe the CPU, cores, memory, library versions and the load average.
 
+    ``cpu_kernels`` is the vector instruction set torch dispatches its CPU
+    kernels to (``torch.backends.cpu.get_cpu_capability()``): runs of the same
+    code and seeds repeat to the last digit on one kind of CPU but not across
+    kinds (README, "Ablations"), so the report names it.
+
     Example
     -------
     >>> machine_description()["logical_cores"] >= 1
@@ -71,6 +76,7 @@ def machine_description() -> dict[str, Any]:
 
     return {
         "cpu": cpu,
+        "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
         "logical_cores": os.cpu_count() or 1,
         "usable_cores": len(os.sched_getaffinity(0)),
         "memory_gib": memory,
@@ -171,7 +177,9 @@ def setup_section(study: Study, setup: Setup) -> str:
     stages = ", ".join(f"{name} {_duration(s)}" for name, s in setup.stages.items())
     lines = [
         f"- Command: `{setup.command}`",
-        f"- Machine: {machine['cpu']}, {machine['logical_cores']} logical cores "
+        f"- Machine: {machine['cpu']}"
+        + (f" (torch CPU kernels {k})" if (k := machine.get("cpu_kernels")) else "")
+        + f", {machine['logical_cores']} logical cores "
         f"({machine['usable_cores']} usable), {memory} GiB"
         + (f", GPU {machine['cuda']}" if machine["cuda"] else "")
         + f"; 1-minute load average {machine['load_start']:.1f} at the start, "

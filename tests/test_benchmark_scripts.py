@@ -474,7 +474,8 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
     record = subsets.SubsetRecord("librispeech", "/src", 2.0, 0.78, 16, 4, True, False)
     setup = setup_module.Setup(
         command="python benchmarks/reproduce.py",
-        machine={"cpu": "test CPU", "logical_cores": 2, "usable_cores": 2,
+        machine={"cpu": "test CPU", "cpu_kernels": "AVX2", "logical_cores": 2,
+                 "usable_cores": 2,
                  "memory_gib": 8.0, "torch": "x", "speechbrain": "y",
                  "python": "z", "cuda": None, "load_start": 1.0, "load_end": 2.0},
         stages={"corpora": 2.0, "pre-training": 120.0},
@@ -488,6 +489,7 @@ def test_report_of_a_fake_partial_study(bench, tmp_path):
     )  # fmt: skip
     report, rows = report_module.write_report(study, probes, setup)
     text = report.read_text()
+    assert "- Machine: test CPU (torch CPU kernels AVX2), 2 logical cores" in text
     assert len(rows) == 4 * 2 * 2 * 2 * 2
     with (tmp_path / "results.csv").open() as handle:
         table = list(csv.DictReader(handle))
